@@ -1,0 +1,21 @@
+/* pc_err.h: the error codes every pidcast library function returns. */
+#ifndef PC_ERR_H
+#define PC_ERR_H
+
+/* Zero is success; library code never prints, it returns one of these and
+ * the binaries turn it into a message with pc_strerror(). */
+enum pc_err {
+	PC_OK = 0,
+	PC_ENOMEM,  /* out of memory */
+	PC_EINVAL,  /* an argument or a value out of range */
+	PC_ENOENT,  /* no such process, file or entry */
+	PC_EPROTO,  /* bytes that do not decode, or violate the protocol */
+	PC_ETOOBIG, /* a message or table over its limit */
+	PC_EPERM,   /* the OS refused access */
+	PC_ESYS,    /* another OS error */
+	PC_ENOTSUP, /* not available on this OS or build */
+};
+
+const char *pc_strerror(int err);
+
+#endif

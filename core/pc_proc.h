@@ -1,0 +1,94 @@
+/* pc_proc.h: the process record of DESIGN.md, one struct for every OS, and
+ * the table that names its fields for the diff, the codec and JSON. */
+#ifndef PC_PROC_H
+#define PC_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Every field but the key (pid, create_time_ms), in the order of their
+ * numbers in proto/pidcast.proto (ppid is field 3): the codec relies on it,
+ * and test_codec checks it against the generated descriptor. */
+typedef enum pc_field {
+	PC_F_PPID,
+	PC_F_NAME,
+	PC_F_EXE,
+	PC_F_CMDLINE,
+	PC_F_USER,
+	PC_F_THREADS,
+	PC_F_HANDLES,
+	PC_F_CPU_USER_US,
+	PC_F_CPU_SYSTEM_US,
+	PC_F_RSS_BYTES,
+	PC_F_PEAK_RSS_BYTES,
+	PC_F_PRIVATE_BYTES,
+	PC_F_PAGE_FAULTS,
+	PC_F_IO_READ_OPS,
+	PC_F_IO_WRITE_OPS,
+	PC_F_IO_OTHER_OPS,
+	PC_F_IO_READ_BYTES,
+	PC_F_IO_WRITE_BYTES,
+	PC_F_IO_OTHER_BYTES,
+	PC_F_PARTIAL,
+	PC_F_KERNEL,
+	PC_F_COUNT
+} pc_field;
+
+/* A set of fields, bit (1 << pc_field). */
+typedef uint32_t pc_mask;
+#define PC_MASK_ALL ((pc_mask)((1u << PC_F_COUNT) - 1))
+#define PC_BIT(f)   ((pc_mask)1u << (f))
+
+typedef enum pc_type { PC_T_U32, PC_T_U64, PC_T_STR, PC_T_BOOL } pc_type;
+
+typedef struct pc_field_info {
+	const char *name; /* the proto field name, and the JSON key */
+	pc_type     type;
+	size_t      offset; /* in struct pc_proc */
+} pc_field_info;
+
+extern const pc_field_info pc_fields[PC_F_COUNT];
+
+/* One process. Strings are owned by the record (NULL when unknown) and
+ * freed by pc_proc_clear(). */
+typedef struct pc_proc {
+	uint32_t pid;
+	uint64_t create_time_ms; /* Unix milliseconds */
+	uint32_t ppid;
+	char    *name;
+	char    *exe;
+	char    *cmdline;
+	char    *user;
+	uint32_t threads;
+	uint32_t handles;
+	uint64_t cpu_user_us;
+	uint64_t cpu_system_us;
+	uint64_t rss_bytes;
+	uint64_t peak_rss_bytes;
+	uint64_t private_bytes;
+	uint64_t page_faults;
+	uint64_t io_read_ops;
+	uint64_t io_write_ops;
+	uint64_t io_other_ops;
+	uint64_t io_read_bytes;
+	uint64_t io_write_bytes;
+	uint64_t io_other_bytes;
+	bool     partial;
+	bool     kernel;
+} pc_proc;
+
+/* Frees the strings and zeroes the record. */
+void pc_proc_clear(pc_proc *p);
+
+/* Replaces a string field with a copy of s (NULL clears it). */
+int pc_proc_set_str(pc_proc *p, pc_field f, const char *s);
+
+/* Copies the fields in mask from src to dst (strings duplicated); the key is
+ * copied too. On PC_ENOMEM dst keeps its old value for the failed field. */
+int pc_proc_assign(pc_proc *dst, const pc_proc *src, pc_mask mask);
+
+/* The fields whose values differ; the key is not compared. */
+pc_mask pc_proc_diff(const pc_proc *a, const pc_proc *b);
+
+#endif

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs what pidcast's build and tests need: Debian packages, then (unless
+# --native) NNG, protobuf-c and cmocka built for Windows from Debian's source
+# packages. Idempotent: with everything present it returns in about a second.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+native_only=0
+for a in "$@"; do
+	case "$a" in
+	--native) native_only=1 ;;
+	-h | --help)
+		echo "usage: scripts/deps.sh [--native]"
+		echo "  installs Debian packages for the build and tests (as root, with apt-get),"
+		echo "  then builds the Windows dependencies into build-win/deps (skipped with --native)."
+		exit 0
+		;;
+	*)
+		echo "deps.sh: unknown argument '$a' (try --help)" >&2
+		exit 2
+		;;
+	esac
+done
+
+# One list, so that a missing tool is added here and nowhere else.
+pkgs=(
+	build-essential cmake pkg-config git
+	libnng-dev nng-utils libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
+	clang clang-format valgrind
+	mingw-w64 wine wine64 dpkg-dev
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	# dpkg-query prints "install ok installed" only for a package that is fully there.
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	as_root apt-get update -q
+	as_root apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ "$native_only" -eq 0 ]; then
+	"$here/win-deps.sh" "$top/build-win/deps"
+fi

@@ -1,0 +1,142 @@
+/* test_codec.c: process records survive protobuf-c encoding field by field. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pc_codec.h"
+#include "pc_err.h"
+#include "pc_fixture.h"
+
+static void
+assert_field_equal(const pc_proc *a, const pc_proc *b, int f)
+{
+	const void *x = (const char *)a + pc_fields[f].offset;
+	const void *y = (const char *)b + pc_fields[f].offset;
+
+	switch (pc_fields[f].type) {
+	case PC_T_U32:
+		assert_int_equal(*(const uint32_t *)x, *(const uint32_t *)y);
+		break;
+	case PC_T_U64:
+		assert_int_equal(*(const uint64_t *)x, *(const uint64_t *)y);
+		break;
+	case PC_T_BOOL:
+		assert_int_equal(*(const bool *)x, *(const bool *)y);
+		break;
+	case PC_T_STR:
+		assert_non_null(*(char *const *)y);
+		assert_string_equal(*(char *const *)x, *(char *const *)y);
+		break;
+	}
+}
+
+static void
+test_table_matches_descriptor(void **state)
+{
+	(void)state;
+	assert_int_equal(pc_codec_check(), PC_OK);
+}
+
+static void
+test_full_record_round_trip(void **state)
+{
+	pc_proc in = { 0 }, out = { 0 };
+	pc_mask mask = 0;
+	uint8_t buf[1024];
+	size_t  n;
+
+	(void)state;
+	pc_fixture_proc(&in, 42);
+	n = pc_codec_proc_size(&in, PC_MASK_ALL);
+	assert_true(n > 0 && n <= sizeof(buf));
+	assert_int_equal(pc_codec_proc_pack(&in, PC_MASK_ALL, buf), n);
+
+	assert_int_equal(pc_codec_proc_unpack(buf, n, &out, &mask), PC_OK);
+	assert_int_equal(mask, PC_MASK_ALL);
+	assert_int_equal(out.pid, 1042);
+	assert_int_equal(out.create_time_ms, 1700000000042ULL);
+	for (int f = 0; f < PC_F_COUNT; f++) {
+		assert_field_equal(&in, &out, f);
+	}
+	assert_int_equal(pc_proc_diff(&in, &out), 0);
+	pc_proc_clear(&in);
+	pc_proc_clear(&out);
+}
+
+/* A delta carries the key and only the masked fields; the others are absent
+ * on the wire, not zero. */
+static void
+test_masked_record_carries_only_its_fields(void **state)
+{
+	pc_proc in = { 0 }, out = { 0 };
+	pc_mask mask = 0, want = PC_BIT(PC_F_RSS_BYTES) | PC_BIT(PC_F_CMDLINE);
+	uint8_t buf[1024];
+	size_t  n;
+
+	(void)state;
+	pc_fixture_proc(&in, 7);
+	n = pc_codec_proc_pack(&in, want, buf);
+	assert_true(n < pc_codec_proc_size(&in, PC_MASK_ALL));
+	assert_int_equal(pc_codec_proc_unpack(buf, n, &out, &mask), PC_OK);
+	assert_int_equal(mask, want);
+	assert_int_equal(out.pid, in.pid);
+	assert_int_equal(out.create_time_ms, in.create_time_ms);
+	assert_int_equal(out.rss_bytes, in.rss_bytes);
+	assert_string_equal(out.cmdline, in.cmdline);
+	assert_null(out.name);
+	assert_int_equal(out.threads, 0);
+	pc_proc_clear(&in);
+	pc_proc_clear(&out);
+}
+
+static void
+test_garbage_and_missing_key_are_rejected(void **state)
+{
+	static const uint8_t garbage[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
+	Pidcast__Process     msg       = PIDCAST__PROCESS__INIT;
+	pc_proc              in = { 0 }, out = { 0 };
+	pc_mask              mask = 0;
+	uint8_t              buf[1024];
+	size_t               n;
+
+	(void)state;
+	assert_int_equal(pc_codec_proc_unpack(garbage, sizeof(garbage), &out, &mask), PC_EPROTO);
+
+	/* A well-formed message without create_time_ms has no identity. */
+	msg.has_pid = 1;
+	msg.pid     = 5;
+	n           = pidcast__process__pack(&msg, buf);
+	assert_int_equal(pc_codec_proc_unpack(buf, n, &out, &mask), PC_EPROTO);
+
+	/* Every truncation of a valid record fails cleanly, or decodes to a
+	 * prefix of it (protobuf has no length header). */
+	pc_fixture_proc(&in, 3);
+	n = pc_codec_proc_pack(&in, PC_MASK_ALL, buf);
+	for (size_t cut = 0; cut < n; cut++) {
+		int rv = pc_codec_proc_unpack(buf, cut, &out, &mask);
+		assert_true(rv == PC_OK || rv == PC_EPROTO);
+		if (rv == PC_OK) {
+			assert_int_equal(out.pid, in.pid);
+			assert_true(mask != PC_MASK_ALL);
+		}
+		pc_proc_clear(&out);
+	}
+	pc_proc_clear(&in);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table_matches_descriptor),
+		cmocka_unit_test(test_full_record_round_trip),
+		cmocka_unit_test(test_masked_record_carries_only_its_fields),
+		cmocka_unit_test(test_garbage_and_missing_key_are_rejected),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
