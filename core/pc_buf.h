@@ -1,0 +1,24 @@
+/* pc_buf.h: a growable byte buffer for building text and messages. */
+#ifndef PC_BUF_H
+#define PC_BUF_H
+
+#include <stddef.h>
+
+typedef struct pc_buf {
+	char  *data; /* NUL-terminated when len > 0 */
+	size_t len;
+	size_t cap;
+	int    err; /* the first error; later appends do nothing */
+} pc_buf;
+
+void pc_buf_reset(pc_buf *b); /* empties it, keeps the memory, clears err */
+void pc_buf_fini(pc_buf *b);
+void pc_buf_add(pc_buf *b, const void *data, size_t n);
+void pc_buf_str(pc_buf *b, const char *s);
+void pc_buf_printf(pc_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 2, 3)))
+#endif
+        ;
+
+#endif

@@ -1,0 +1,538 @@
+/* pc_probe_procfs.c: the Linux probe. Lists /proc once a tick and keeps
+ * each process's stat, status and io files open, re-reading them with
+ * pread() at offset 0: the kernel regenerates their text on every read,
+ * and a held fd fails with ESRCH once its process has exited, even if the
+ * PID is reused, so the fd is also the identity check. */
+#define _GNU_SOURCE /* pread, openat, readlinkat, fstatat, getpwuid_r */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pc_err.h"
+#include "pc_idmap.h"
+#include "pc_probe.h"
+
+extern const pc_probe_ops pc_probe_procfs_ops;
+
+/* The files held per process, in the order they are read. */
+enum { F_STAT, F_STATUS, F_IO, N_FILES };
+static const char *const file_names[N_FILES] = { "stat", "status", "io" };
+
+/* Fds kept free for sockets and the files opened once (cmdline, exe). */
+#define FD_RESERVE 256
+
+/* Large enough for any status file; a longer one is read truncated,
+ * which loses only fields we do not use. */
+#define READ_BUF 8192
+
+#define PF_KTHREAD 0x00200000u /* stat flags: a kernel thread */
+
+typedef struct pent {
+	uint32_t    pid;
+	uint64_t    create_time_ms;
+	uint64_t    tick; /* the last tick that listed it */
+	int         fd[N_FILES];
+	char        name[64]; /* comm: re-read every tick, since prctl may change it */
+	char       *exe;
+	char       *cmdline;
+	const char *user; /* owned by the uid cache */
+	bool        static_partial;
+	bool        kernel;
+} pent;
+
+typedef struct procfs {
+	pc_probe  base;
+	pc_idmap  procs; /* pid -> pent */
+	pc_idmap  users; /* uid -> user name */
+	DIR      *proc;
+	int       proc_fd;
+	uint64_t  boot_ms;
+	uint64_t  tick;
+	long      hz;
+	long      page_size;
+	size_t    fds_held;
+	size_t    fd_budget;
+	uint32_t *gone; /* PIDs to release at the end of a tick */
+	size_t    n_gone;
+	size_t    cap_gone;
+	char      buf[READ_BUF];
+} procfs;
+
+/* Boot time with millisecond precision. /proc/stat's btime is computed by
+ * the kernel the same way (wall clock minus time since boot) but truncated
+ * to seconds, which would put every create time up to a second early. */
+static uint64_t
+boot_time_ms(void)
+{
+	struct timespec real, boot;
+
+	clock_gettime(CLOCK_REALTIME, &real);
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	int64_t d_ns =
+	        ((int64_t)real.tv_sec - boot.tv_sec) * 1000000000LL + (real.tv_nsec - boot.tv_nsec);
+	return (uint64_t)((d_ns + 500000) / 1000000);
+}
+
+/* Reads one file of a process into p->buf, NUL-terminated. Returns the
+ * length, -ESRCH (or -ENOENT) when the process is gone, or another -errno.
+ * A held fd is re-read; if that fails for another reason, or no fd is held,
+ * the file is opened afresh, and kept if the fd budget allows. */
+static ssize_t
+read_file(procfs *p, pent *e, int which)
+{
+	char    path[32];
+	ssize_t n;
+	int     fd;
+
+	if (e->fd[which] >= 0) {
+		n = pread(e->fd[which], p->buf, sizeof(p->buf) - 1, 0);
+		if (n >= 0) {
+			p->buf[n] = '\0';
+			return n;
+		}
+		if (errno == ESRCH) {
+			return -ESRCH;
+		}
+		close(e->fd[which]);
+		e->fd[which] = -1;
+		p->fds_held--;
+	}
+	snprintf(path, sizeof(path), "%u/%s", e->pid, file_names[which]);
+	if ((fd = openat(p->proc_fd, path, O_RDONLY | O_CLOEXEC)) < 0) {
+		return -errno;
+	}
+	n = pread(fd, p->buf, sizeof(p->buf) - 1, 0);
+	if (n < 0) {
+		int err = errno;
+		close(fd);
+		return -err;
+	}
+	p->buf[n] = '\0';
+	if (p->fds_held < p->fd_budget) {
+		e->fd[which] = fd;
+		p->fds_held++;
+	} else {
+		close(fd);
+	}
+	return n;
+}
+
+static bool
+is_gone(ssize_t rv)
+{
+	return rv == -ESRCH || rv == -ENOENT;
+}
+
+/* Fields of /proc/PID/stat that we use. */
+typedef struct stat_fields {
+	uint32_t ppid, flags, threads;
+	uint64_t minflt, majflt, utime, stime, starttime, rss_pages;
+} stat_fields;
+
+/* Parses stat in p->buf; the name goes to name. The comm field may hold
+ * spaces and parentheses, so it ends at the last ')'. */
+static int
+parse_stat(const char *buf, char *name, size_t name_cap, stat_fields *sf)
+{
+	const char        *open  = strchr(buf, '(');
+	const char        *close = strrchr(buf, ')');
+	unsigned long long v[25];
+	char              *s;
+	size_t             len;
+
+	if (open == NULL || close == NULL || close < open) {
+		return PC_EPROTO;
+	}
+	len = (size_t)(close - open - 1);
+	if (len >= name_cap) {
+		len = name_cap - 1;
+	}
+	memcpy(name, open + 1, len);
+	name[len] = '\0';
+	/* v[3] is field 3 (state, skipped), v[4] ppid, ... as in proc(5). */
+	s = (char *)close + 2;
+	if (*s == '\0') {
+		return PC_EPROTO;
+	}
+	s++; /* the state letter */
+	for (int i = 4; i < 25; i++) {
+		char *end;
+		v[i] = strtoull(s, &end, 10);
+		if (end == s) {
+			return PC_EPROTO;
+		}
+		s = end;
+	}
+	sf->ppid      = (uint32_t)v[4];
+	sf->flags     = (uint32_t)v[9];
+	sf->minflt    = v[10];
+	sf->majflt    = v[12];
+	sf->utime     = v[14];
+	sf->stime     = v[15];
+	sf->threads   = (uint32_t)v[20];
+	sf->starttime = v[22];
+	sf->rss_pages = v[24];
+	return PC_OK;
+}
+
+/* The value after "key" in a "key: value" text, or 0 when absent. */
+static uint64_t
+field_u64(const char *text, const char *key)
+{
+	const char *at = strstr(text, key);
+
+	return at != NULL ? strtoull(at + strlen(key), NULL, 10) : 0;
+}
+
+static const char *
+user_name(procfs *p, uint32_t uid)
+{
+	char         *name = pc_idmap_get(&p->users, uid);
+	struct passwd pw, *res = NULL;
+	char          buf[1024];
+
+	if (name != NULL) {
+		return name;
+	}
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL) {
+		name = strdup(res->pw_name);
+	} else {
+		snprintf(buf, sizeof(buf), "%u", uid);
+		name = strdup(buf);
+	}
+	if (name == NULL || pc_idmap_set(&p->users, uid, name) != PC_OK) {
+		free(name);
+		return NULL;
+	}
+	return name;
+}
+
+/* Arguments are NUL-separated; they are joined with spaces, as ps does. */
+static char *
+read_cmdline(procfs *p, uint32_t pid)
+{
+	char    path[32];
+	ssize_t n;
+	int     fd;
+
+	snprintf(path, sizeof(path), "%u/cmdline", pid);
+	if ((fd = openat(p->proc_fd, path, O_RDONLY | O_CLOEXEC)) < 0) {
+		return NULL;
+	}
+	n = read(fd, p->buf, sizeof(p->buf) - 1);
+	close(fd);
+	if (n < 0) {
+		return NULL;
+	}
+	while (n > 0 && p->buf[n - 1] == '\0') {
+		n--;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		if (p->buf[i] == '\0') {
+			p->buf[i] = ' ';
+		}
+	}
+	p->buf[n] = '\0';
+	return strdup(p->buf);
+}
+
+static void
+pent_free(procfs *p, pent *e)
+{
+	for (int i = 0; i < N_FILES; i++) {
+		if (e->fd[i] >= 0) {
+			close(e->fd[i]);
+			p->fds_held--;
+		}
+	}
+	free(e->exe);
+	free(e->cmdline);
+	free(e);
+}
+
+/* A process seen for the first time: its stat gives the identity, and what
+ * never changes is read once. NULL with *err set when it vanished (-ESRCH)
+ * or could not be read. */
+static pent *
+pent_new(procfs *p, uint32_t pid, stat_fields *sf, int *err)
+{
+	pent   *e = calloc(1, sizeof(*e));
+	char    path[32];
+	ssize_t n;
+
+	if (e == NULL) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	e->pid = pid;
+	for (int i = 0; i < N_FILES; i++) {
+		e->fd[i] = -1;
+	}
+	if ((n = read_file(p, e, F_STAT)) < 0 ||
+	    parse_stat(p->buf, e->name, sizeof(e->name), sf) != PC_OK) {
+		*err = n < 0 ? (int)n : -EPROTO;
+		pent_free(p, e);
+		return NULL;
+	}
+	e->create_time_ms = p->boot_ms + sf->starttime * 1000u / (uint64_t)p->hz;
+	e->kernel         = (sf->flags & PF_KTHREAD) != 0;
+
+	/* The uid is the real one, the first of status's Uid line. */
+	if ((n = read_file(p, e, F_STATUS)) >= 0 && strstr(p->buf, "Uid:") != NULL) {
+		e->user = user_name(p, (uint32_t)field_u64(p->buf, "Uid:"));
+	}
+	e->cmdline = read_cmdline(p, pid);
+	snprintf(path, sizeof(path), "%u/exe", pid);
+	n = readlinkat(p->proc_fd, path, p->buf, sizeof(p->buf) - 1);
+	if (n >= 0) {
+		p->buf[n] = '\0';
+		e->exe    = strdup(p->buf);
+	} else if (!(e->kernel && errno == ENOENT)) {
+		/* A kernel thread has no exe; anything else is a refusal. */
+		e->static_partial = true;
+	}
+	if (e->user == NULL || e->cmdline == NULL) {
+		e->static_partial = true;
+	}
+	return e;
+}
+
+static void
+fill_static(const pent *e, const stat_fields *sf, pc_proc *r)
+{
+	r->pid            = e->pid;
+	r->create_time_ms = e->create_time_ms;
+	r->ppid           = sf->ppid;
+	r->name           = (char *)e->name;
+	r->exe            = e->exe;
+	r->cmdline        = e->cmdline;
+	r->user           = (char *)e->user;
+	r->kernel         = e->kernel;
+	r->partial        = e->static_partial;
+}
+
+/* Counters from status, io and the fd directory; stat is already parsed. */
+static void
+fill_stats(procfs *p, pent *e, const stat_fields *sf, pc_proc *r)
+{
+	uint64_t    us_per_tick = 1000000u / (uint64_t)p->hz;
+	struct stat st;
+	char        path[32];
+	ssize_t     n;
+
+	r->threads       = sf->threads;
+	r->cpu_user_us   = sf->utime * us_per_tick;
+	r->cpu_system_us = sf->stime * us_per_tick;
+	r->page_faults   = sf->minflt + sf->majflt;
+	r->rss_bytes     = sf->rss_pages * (uint64_t)p->page_size;
+
+	if ((n = read_file(p, e, F_STATUS)) >= 0) {
+		r->peak_rss_bytes = field_u64(p->buf, "VmHWM:") * 1024u;
+		r->private_bytes =
+		        (field_u64(p->buf, "RssAnon:") + field_u64(p->buf, "VmSwap:")) * 1024u;
+	} else if (!is_gone(n)) {
+		r->partial = true;
+	}
+	if ((n = read_file(p, e, F_IO)) >= 0) {
+		r->io_read_bytes  = field_u64(p->buf, "rchar:");
+		r->io_write_bytes = field_u64(p->buf, "wchar:");
+		r->io_read_ops    = field_u64(p->buf, "syscr:");
+		r->io_write_ops   = field_u64(p->buf, "syscw:");
+	} else if (!is_gone(n)) {
+		r->partial = true;
+	}
+	/* Since Linux 6.2 the size of /proc/PID/fd is its number of fds. */
+	snprintf(path, sizeof(path), "%u/fd", e->pid);
+	if (fstatat(p->proc_fd, path, &st, 0) == 0) {
+		r->handles = (uint32_t)st.st_size;
+	} else if (errno != ENOENT && errno != ESRCH) {
+		r->partial = true;
+	}
+}
+
+/* Reads one process into a new snapshot record. Returns PC_OK, PC_ENOENT
+ * when it is gone (not an error), or PC_ENOMEM. */
+static int
+probe_one(procfs *p, uint32_t pid, bool stats, pc_snapshot *out)
+{
+	pent       *e = pc_idmap_get(&p->procs, pid);
+	stat_fields sf;
+	ssize_t     n;
+	pc_proc    *r;
+	int         err;
+
+	if (e != NULL) {
+		n = read_file(p, e, F_STAT);
+		if (n < 0 || parse_stat(p->buf, e->name, sizeof(e->name), &sf) != PC_OK) {
+			/* Exited; if the PID is listed again, it is a new process. */
+			pent_free(p, pc_idmap_remove(&p->procs, pid));
+			e = NULL;
+		}
+	}
+	if (e == NULL) {
+		if ((e = pent_new(p, pid, &sf, &err)) == NULL) {
+			return err == -ENOMEM ? PC_ENOMEM : PC_ENOENT;
+		}
+		if (pc_idmap_set(&p->procs, pid, e) != PC_OK) {
+			pent_free(p, e);
+			return PC_ENOMEM;
+		}
+	}
+	e->tick = p->tick;
+	if ((r = pc_snapshot_add(out)) == NULL) {
+		return PC_ENOMEM;
+	}
+	fill_static(e, &sf, r);
+	if (stats) {
+		fill_stats(p, e, &sf, r);
+	}
+	return PC_OK;
+}
+
+static int
+procfs_processes_by_pid(pc_probe *base, uint64_t now_ms, bool collect_stats, pc_snapshot *out)
+{
+	procfs        *p = (procfs *)base;
+	struct dirent *d;
+	size_t         cur = 0;
+	uint32_t       pid;
+	pent          *e;
+
+	(void)now_ms;
+	p->tick++;
+	rewinddir(p->proc);
+	while ((d = readdir(p->proc)) != NULL) {
+		char         *end;
+		unsigned long v = strtoul(d->d_name, &end, 10);
+		if (*end != '\0' || end == d->d_name) {
+			continue;
+		}
+		if (probe_one(p, (uint32_t)v, collect_stats, out) == PC_ENOMEM) {
+			return PC_ENOMEM;
+		}
+	}
+	/* Release what this tick did not list: collect first, since the map
+	 * must not change while it is iterated. */
+	p->n_gone = 0;
+	while ((e = pc_idmap_next(&p->procs, &cur, &pid)) != NULL) {
+		if (e->tick == p->tick) {
+			continue;
+		}
+		if (p->n_gone == p->cap_gone) {
+			size_t    cap  = p->cap_gone ? p->cap_gone * 2 : 64;
+			uint32_t *gone = realloc(p->gone, cap * sizeof(*gone));
+			if (gone == NULL) {
+				return PC_ENOMEM; /* released on a later tick */
+			}
+			p->gone     = gone;
+			p->cap_gone = cap;
+		}
+		p->gone[p->n_gone++] = pid;
+	}
+	for (size_t i = 0; i < p->n_gone; i++) {
+		pent_free(p, pc_idmap_remove(&p->procs, p->gone[i]));
+	}
+	return PC_OK;
+}
+
+static int
+procfs_stats_for_pids(pc_probe *base, const uint32_t *pids, size_t n, uint64_t now_ms,
+                      pc_snapshot *out)
+{
+	procfs *p = (procfs *)base;
+
+	(void)now_ms;
+	for (size_t i = 0; i < n; i++) {
+		if (probe_one(p, pids[i], true, out) == PC_ENOMEM) {
+			return PC_ENOMEM;
+		}
+	}
+	return PC_OK;
+}
+
+static void
+procfs_close(pc_probe *base)
+{
+	procfs  *p   = (procfs *)base;
+	size_t   cur = 0;
+	uint32_t id;
+	void    *v;
+
+	while ((v = pc_idmap_next(&p->procs, &cur, &id)) != NULL) {
+		pent_free(p, v);
+	}
+	pc_idmap_fini(&p->procs);
+	cur = 0;
+	while ((v = pc_idmap_next(&p->users, &cur, &id)) != NULL) {
+		free(v);
+	}
+	pc_idmap_fini(&p->users);
+	if (p->proc != NULL) {
+		closedir(p->proc);
+	}
+	free(p->gone);
+	free(p);
+}
+
+/* Holding three fds a process needs more than the usual soft limit of
+ * 1024; raise it to the hard limit, and budget what is left. */
+static size_t
+fd_budget(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		return 0;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY) {
+		return (size_t)1 << 20;
+	}
+	return rl.rlim_cur > FD_RESERVE ? (size_t)(rl.rlim_cur - FD_RESERVE) : 0;
+}
+
+static int
+procfs_open(pc_probe **out)
+{
+	procfs *p = calloc(1, sizeof(*p));
+
+	if (p == NULL) {
+		return PC_ENOMEM;
+	}
+	p->base.ops = &pc_probe_procfs_ops;
+	if ((p->proc = opendir("/proc")) == NULL) {
+		free(p);
+		return errno == EACCES ? PC_EPERM : PC_ENOTSUP;
+	}
+	p->proc_fd   = dirfd(p->proc);
+	p->hz        = sysconf(_SC_CLK_TCK);
+	p->page_size = sysconf(_SC_PAGESIZE);
+	p->boot_ms   = boot_time_ms();
+	p->fd_budget = fd_budget();
+	if (p->hz <= 0 || p->page_size <= 0) {
+		procfs_close(&p->base);
+		return PC_ENOTSUP;
+	}
+	*out = &p->base;
+	return PC_OK;
+}
+
+const pc_probe_ops pc_probe_procfs_ops = {
+	.name             = "procfs",
+	.open             = procfs_open,
+	.close            = procfs_close,
+	.processes_by_pid = procfs_processes_by_pid,
+	.stats_for_pids   = procfs_stats_for_pids,
+};

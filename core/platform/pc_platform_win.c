@@ -1,0 +1,35 @@
+/* pc_platform_win.c: clocks and probe backends for Windows. */
+#include <windows.h>
+
+#include "pc_platform.h"
+#include "pc_probe.h"
+
+extern const pc_probe_ops pc_probe_toolhelp_ops;
+
+const pc_probe_ops *const pc_probe_backends[] = { &pc_probe_toolhelp_ops, NULL };
+
+/* FILETIME counts 100 ns since 1601-01-01; Unix time starts 11644473600 s later. */
+#define EPOCH_DIFF_100NS 116444736000000000ULL
+
+uint64_t
+pc_clock_realtime_ms(void)
+{
+	FILETIME       ft;
+	ULARGE_INTEGER u;
+
+	GetSystemTimePreciseAsFileTime(&ft);
+	u.LowPart  = ft.dwLowDateTime;
+	u.HighPart = ft.dwHighDateTime;
+	return (u.QuadPart - EPOCH_DIFF_100NS) / 10000u;
+}
+
+uint64_t
+pc_clock_mono_us(void)
+{
+	LARGE_INTEGER f, c;
+
+	QueryPerformanceFrequency(&f);
+	QueryPerformanceCounter(&c);
+	return (uint64_t)(c.QuadPart / f.QuadPart) * 1000000u +
+	       (uint64_t)(c.QuadPart % f.QuadPart) * 1000000u / (uint64_t)f.QuadPart;
+}
