@@ -30,6 +30,7 @@ extern const pc_probe_ops pc_probe_toolhelp_ops;
 typedef struct went {
 	DWORD       pid;
 	DWORD       ppid;
+	DWORD       threads; /* as of the last listing */
 	uint64_t    create_time_ms;
 	uint64_t    tick;
 	HANDLE      h; /* NULL when the process could not be opened */
@@ -259,7 +260,7 @@ is_system(DWORD pid)
 }
 
 static void
-fill(const went *e, const PROCESSENTRY32W *pe, pc_proc *r)
+fill(const went *e, pc_proc *r)
 {
 	r->pid            = e->pid;
 	r->create_time_ms = e->create_time_ms;
@@ -270,9 +271,7 @@ fill(const went *e, const PROCESSENTRY32W *pe, pc_proc *r)
 	r->user           = (char *)e->user;
 	r->partial        = e->static_partial;
 	r->kernel         = is_system(e->pid);
-	if (pe != NULL) {
-		r->threads = pe->cntThreads;
-	}
+	r->threads        = e->threads;
 }
 
 /* Counters, every tick, on the held handle. Returns false when the process
@@ -409,7 +408,8 @@ toolhelp_processes_by_pid(pc_probe *base, uint64_t now_ms, bool collect_stats, p
 			rv = PC_ENOMEM;
 			break;
 		}
-		fill(e, &pe, r);
+		e->threads = pe.cntThreads;
+		fill(e, r);
 		if (collect_stats && !fill_stats(e, r)) {
 			out->n--; /* exited since the listing: normal, not an error */
 			continue;
@@ -442,7 +442,7 @@ toolhelp_stats_for_pids(pc_probe *base, const uint32_t *pids, size_t n, uint64_t
 		if ((r = pc_snapshot_add(out)) == NULL) {
 			return PC_ENOMEM;
 		}
-		fill(e, NULL, r);
+		fill(e, r);
 		if (!fill_stats(e, r)) {
 			out->n--;
 		}

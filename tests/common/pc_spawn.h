@@ -1,0 +1,41 @@
+/* pc_spawn.h: start a test's child process with pipes on stdin and stdout,
+ * talk to it a line at a time, and stop it by PID. One implementation per
+ * OS (pc_spawn_posix.c, pc_spawn_win.c). */
+#ifndef PC_SPAWN_H
+#define PC_SPAWN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pc_child pc_child;
+
+/* Starts argv[0] (a path) with argv; NULL on failure. */
+pc_child *pc_child_start(const char *const *argv);
+uint32_t  pc_child_pid(const pc_child *c);
+
+/* Sends one line (a newline is added). 0 on success. */
+int pc_child_send(pc_child *c, const char *line);
+
+/* Reads one line of its output, without the newline. 0 on success, -1 at
+ * EOF or on error. */
+int pc_child_read_line(pc_child *c, char *buf, size_t cap);
+
+/* Closes its stdin, waits for it to exit; returns its exit status, and
+ * frees c. */
+int pc_child_wait(pc_child *c);
+
+/* Kills it by PID, reaps it, frees c. */
+void pc_child_kill(pc_child *c);
+
+uint32_t pc_self_pid(void);
+void     pc_sleep_ms(unsigned ms);
+
+/* 1 when this process still holds an OS resource of that (exited) process:
+ * an fd under /proc/PID on Linux; on Windows, a handle that keeps its
+ * process object alive (it can still be opened). */
+int pc_test_holds_resource_of(uint32_t pid);
+
+/* 1 under Wine, whose answers differ from Windows where DESIGN.md says. */
+int pc_test_under_wine(void);
+
+#endif

@@ -1,0 +1,159 @@
+/* pc_spawn_posix.c: test children with fork and exec. */
+#define _POSIX_C_SOURCE 200809L
+#include "pc_spawn.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct pc_child {
+	pid_t pid;
+	FILE *in;  /* its stdin */
+	FILE *out; /* its stdout */
+};
+
+pc_child *
+pc_child_start(const char *const *argv)
+{
+	int       to[2], from[2];
+	pc_child *c = calloc(1, sizeof(*c));
+
+	if (c == NULL || pipe(to) != 0) {
+		free(c);
+		return NULL;
+	}
+	if (pipe(from) != 0) {
+		close(to[0]);
+		close(to[1]);
+		free(c);
+		return NULL;
+	}
+	if ((c->pid = fork()) == 0) {
+		dup2(to[0], 0);
+		dup2(from[1], 1);
+		close(to[0]);
+		close(to[1]);
+		close(from[0]);
+		close(from[1]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(to[0]);
+	close(from[1]);
+	c->in  = fdopen(to[1], "w");
+	c->out = fdopen(from[0], "r");
+	if (c->pid < 0 || c->in == NULL || c->out == NULL) {
+		pc_child_kill(c);
+		return NULL;
+	}
+	return c;
+}
+
+uint32_t
+pc_child_pid(const pc_child *c)
+{
+	return (uint32_t)c->pid;
+}
+
+int
+pc_child_send(pc_child *c, const char *line)
+{
+	return fprintf(c->in, "%s\n", line) < 0 || fflush(c->in) != 0 ? -1 : 0;
+}
+
+int
+pc_child_read_line(pc_child *c, char *buf, size_t cap)
+{
+	if (fgets(buf, (int)cap, c->out) == NULL) {
+		return -1;
+	}
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return 0;
+}
+
+static void
+child_free(pc_child *c)
+{
+	if (c->in != NULL) {
+		fclose(c->in);
+	}
+	if (c->out != NULL) {
+		fclose(c->out);
+	}
+	free(c);
+}
+
+int
+pc_child_wait(pc_child *c)
+{
+	int st = -1;
+
+	fclose(c->in);
+	c->in = NULL;
+	if (waitpid(c->pid, &st, 0) != c->pid) {
+		st = -1;
+	}
+	child_free(c);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+void
+pc_child_kill(pc_child *c)
+{
+	if (c->pid > 0) {
+		kill(c->pid, SIGKILL);
+		waitpid(c->pid, NULL, 0);
+	}
+	child_free(c);
+}
+
+uint32_t
+pc_self_pid(void)
+{
+	return (uint32_t)getpid();
+}
+
+void
+pc_sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+int
+pc_test_holds_resource_of(uint32_t pid)
+{
+	char           prefix[32], path[300], target[256];
+	DIR           *d    = opendir("/proc/self/fd");
+	int            held = 0;
+	struct dirent *e;
+
+	snprintf(prefix, sizeof(prefix), "/proc/%u/", pid);
+	if (d == NULL) {
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		ssize_t n;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			held |= strncmp(target, prefix, strlen(prefix)) == 0;
+		}
+	}
+	closedir(d);
+	return held;
+}
+
+int
+pc_test_under_wine(void)
+{
+	return 0;
+}

@@ -1,0 +1,240 @@
+/* test_probe.c: the OS probe against a real child process that the test
+ * starts and drives: pid, ppid, name, create time, threads, memory, I/O,
+ * CPU, and its exit. The same test runs natively on Linux and as a Windows
+ * .exe under Wine. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pc_err.h"
+#include "pc_platform.h"
+#include "pc_probe.h"
+#include "pc_spawn.h"
+
+#define MIB (1024u * 1024u)
+
+static const char *child_path;
+
+typedef struct fx {
+	pc_probe   *probe;
+	pc_snapshot snap;
+	pc_child   *child;
+	uint32_t    pid;
+	uint64_t    spawn_ms[2]; /* just before and just after the start */
+} fx;
+
+static const pc_proc *
+find(const pc_snapshot *s, uint32_t pid)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->procs[i].pid == pid) {
+			return &s->procs[i];
+		}
+	}
+	return NULL;
+}
+
+static const pc_proc *
+tick(fx *f)
+{
+	assert_int_equal(
+	        pc_probe_processes_by_pid(f->probe, pc_clock_realtime_ms(), true, &f->snap), PC_OK);
+	return find(&f->snap, f->pid);
+}
+
+static void
+command(fx *f, const char *cmd)
+{
+	char reply[64];
+
+	assert_int_equal(pc_child_send(f->child, cmd), 0);
+	assert_int_equal(pc_child_read_line(f->child, reply, sizeof(reply)), 0);
+	assert_string_equal(reply, "ok");
+}
+
+static int
+setup(void **state)
+{
+	const char *argv[] = { child_path, NULL };
+	char        line[64];
+	fx         *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_int_equal(pc_probe_open(NULL, &f->probe), PC_OK);
+	f->spawn_ms[0] = pc_clock_realtime_ms();
+	f->child       = pc_child_start(argv);
+	assert_non_null(f->child);
+	assert_int_equal(pc_child_read_line(f->child, line, sizeof(line)), 0);
+	assert_string_equal(line, "ready");
+	f->spawn_ms[1] = pc_clock_realtime_ms();
+	f->pid         = pc_child_pid(f->child);
+	*state         = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fx *f = *state;
+
+	if (f->child != NULL) {
+		pc_child_kill(f->child);
+	}
+	pc_snapshot_fini(&f->snap);
+	pc_probe_close(f->probe);
+	free(f);
+	return 0;
+}
+
+static void
+test_identity(void **state)
+{
+	fx            *f = *state;
+	const pc_proc *r = tick(f);
+
+	assert_non_null(r);
+	assert_int_equal(r->pid, f->pid);
+	assert_int_equal(r->ppid, pc_self_pid());
+	assert_non_null(r->name);
+	assert_non_null(strstr(r->name, "pc_child"));
+	assert_non_null(r->exe);
+	assert_non_null(strstr(r->exe, "pc_child"));
+	assert_non_null(r->cmdline);
+	assert_non_null(strstr(r->cmdline, "pc_child"));
+	assert_non_null(r->user);
+	assert_false(r->partial);
+	assert_false(r->kernel);
+	/* Within a second of the spawn. */
+	assert_true(r->create_time_ms + 1000 >= f->spawn_ms[0]);
+	assert_true(r->create_time_ms <= f->spawn_ms[1] + 1000);
+	/* Our own process is listed too. */
+	assert_non_null(find(&f->snap, pc_self_pid()));
+}
+
+static void
+test_threads(void **state)
+{
+	fx      *f = *state;
+	uint32_t before;
+
+	assert_non_null(tick(f));
+	before = tick(f)->threads;
+	assert_true(before >= 1);
+	command(f, "threads 5");
+	assert_int_equal(tick(f)->threads, before + 5);
+}
+
+static void
+test_memory(void **state)
+{
+	fx            *f = *state;
+	const pc_proc *r = tick(f);
+	uint64_t       rss0, priv0;
+
+	rss0  = r->rss_bytes;
+	priv0 = r->private_bytes;
+	assert_true(rss0 > 0);
+	command(f, "alloc 64");
+	r = tick(f);
+	assert_true(r->rss_bytes >= rss0 + 64 * MIB);
+	assert_true(r->peak_rss_bytes >= r->rss_bytes);
+	if (!pc_test_under_wine()) { /* Wine 8 reports no private bytes */
+		assert_true(r->private_bytes >= priv0 + 64 * MIB);
+	}
+}
+
+static void
+test_io(void **state)
+{
+	fx            *f      = *state;
+	const pc_proc *r      = tick(f);
+	uint64_t       bytes0 = r->io_write_bytes, ops0 = r->io_write_ops;
+
+	command(f, "write 1024");
+	r = tick(f);
+	if (pc_test_under_wine()) {
+		/* Wine 8's GetProcessIoCounters succeeds but counts nothing. */
+		assert_true(r->io_write_bytes >= bytes0);
+		return;
+	}
+	assert_true(r->io_write_bytes >= bytes0 + 1024 * 1024);
+	assert_true(r->io_write_ops >= ops0 + 1024);
+}
+
+static void
+test_cpu(void **state)
+{
+	fx            *f    = *state;
+	const pc_proc *r    = tick(f);
+	uint64_t       cpu0 = r->cpu_user_us + r->cpu_system_us;
+
+	command(f, "spin 400");
+	r = tick(f);
+	if (pc_test_under_wine()) {
+		/* Wine 8's GetProcessTimes returns fixed CPU times. */
+		assert_true(r->cpu_user_us + r->cpu_system_us >= cpu0);
+		return;
+	}
+	/* Clock-tick granularity is 10 ms on Linux, 15.6 ms on Windows. */
+	assert_true(r->cpu_user_us + r->cpu_system_us >= cpu0 + 300000);
+}
+
+/* The exit shows on the next tick, and the probe lets go of the process. */
+static void
+test_exit(void **state)
+{
+	fx *f = *state;
+
+	assert_non_null(tick(f));
+	assert_int_equal(pc_test_holds_resource_of(f->pid), 1);
+	assert_int_equal(pc_child_wait(f->child), 0);
+	f->child = NULL;
+	assert_null(tick(f));
+	assert_int_equal(pc_test_holds_resource_of(f->pid), 0);
+}
+
+static void
+test_stats_for_pids(void **state)
+{
+	fx            *f      = *state;
+	uint32_t       pids[] = { f->pid, 0x7ffffff0u };
+	const pc_proc *r;
+
+	assert_non_null(tick(f));
+	command(f, "alloc 16");
+	assert_int_equal(
+	        pc_probe_stats_for_pids(f->probe, pids, 2, pc_clock_realtime_ms(), &f->snap),
+	        PC_OK);
+	assert_int_equal(f->snap.n, 1); /* the PID that does not exist is left out */
+	r = find(&f->snap, f->pid);
+	assert_non_null(r);
+	assert_true(r->rss_bytes >= 16 * MIB);
+	assert_true(r->threads >= 1);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_io, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cpu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stats_for_pids, setup, teardown),
+	};
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: test_probe PATH-OF-pc_child\n");
+		return 2;
+	}
+	child_path = argv[1];
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
