@@ -60,6 +60,7 @@ typedef struct procfs {
 	long      page_size;
 	size_t    fds_held;
 	size_t    fd_budget;
+	bool      fd_count_by_size;
 	uint32_t *gone; /* PIDs to release at the end of a tick */
 	size_t    n_gone;
 	size_t    cap_gone;
@@ -319,6 +320,39 @@ fill_static(const pent *e, const stat_fields *sf, pc_proc *r)
 	r->partial        = e->static_partial;
 }
 
+/* Before Linux 6.2, /proc/PID/fd has no size: count its entries. */
+static int
+count_entries(int dir_fd, const char *path, uint32_t *n)
+{
+	int            fd = openat(dir_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR           *d;
+	struct dirent *de;
+
+	if (fd < 0) {
+		return -1;
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	*n = 0;
+	while ((de = readdir(d)) != NULL) {
+		*n += de->d_name[0] != '.';
+	}
+	closedir(d);
+	return 0;
+}
+
+/* Since Linux 6.2 the size of /proc/PID/fd is its number of fds. We hold
+ * at least the /proc directory open, so a size of 0 means no support. */
+static bool
+fd_dir_has_size(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/fd", &st) == 0 && st.st_size > 0;
+}
+
 /* Counters from status, io and the fd directory; stat is already parsed. */
 static void
 fill_stats(procfs *p, pent *e, const stat_fields *sf, pc_proc *r)
@@ -349,11 +383,14 @@ fill_stats(procfs *p, pent *e, const stat_fields *sf, pc_proc *r)
 	} else if (!is_gone(n)) {
 		r->partial = true;
 	}
-	/* Since Linux 6.2 the size of /proc/PID/fd is its number of fds. */
 	snprintf(path, sizeof(path), "%u/fd", e->pid);
-	if (fstatat(p->proc_fd, path, &st, 0) == 0) {
-		r->handles = (uint32_t)st.st_size;
-	} else if (errno != ENOENT && errno != ESRCH) {
+	if (p->fd_count_by_size) {
+		if (fstatat(p->proc_fd, path, &st, 0) == 0) {
+			r->handles = (uint32_t)st.st_size;
+		} else if (errno != ENOENT && errno != ESRCH) {
+			r->partial = true;
+		}
+	} else if (count_entries(p->proc_fd, path, &r->handles) != 0 && errno != ENOENT) {
 		r->partial = true;
 	}
 }
@@ -516,11 +553,12 @@ procfs_open(pc_probe **out)
 		free(p);
 		return errno == EACCES ? PC_EPERM : PC_ENOTSUP;
 	}
-	p->proc_fd   = dirfd(p->proc);
-	p->hz        = sysconf(_SC_CLK_TCK);
-	p->page_size = sysconf(_SC_PAGESIZE);
-	p->boot_ms   = boot_time_ms();
-	p->fd_budget = fd_budget();
+	p->proc_fd          = dirfd(p->proc);
+	p->hz               = sysconf(_SC_CLK_TCK);
+	p->page_size        = sysconf(_SC_PAGESIZE);
+	p->boot_ms          = boot_time_ms();
+	p->fd_budget        = fd_budget();
+	p->fd_count_by_size = fd_dir_has_size();
 	if (p->hz <= 0 || p->page_size <= 0) {
 		procfs_close(&p->base);
 		return PC_ENOTSUP;

@@ -27,6 +27,29 @@ extern const pc_probe_ops pc_probe_toolhelp_ops;
 /* NtQueryInformationProcess class for the command line (Windows 8.1+). */
 #define PROCESS_COMMAND_LINE_INFORMATION 60
 
+/* ProcessBasicInformation answers with this larger form when asked for it
+ * (Windows 8+); bit 0 of Flags is IsProtectedProcess. */
+typedef struct {
+	SIZE_T                    Size;
+	PROCESS_BASIC_INFORMATION BasicInfo;
+	ULONG                     Flags;
+} extended_basic_info;
+
+static bool
+is_protected(HANDLE h)
+{
+	extended_basic_info info;
+	ULONG               n;
+
+	memset(&info, 0, sizeof(info));
+	info.Size = sizeof(info);
+	if (NtQueryInformationProcess(h, ProcessBasicInformation, &info, sizeof(info), &n) < 0 ||
+	    n != sizeof(info)) {
+		return false; /* no extended form (older Windows, Wine): unknown */
+	}
+	return (info.Flags & 1u) != 0;
+}
+
 typedef struct went {
 	DWORD       pid;
 	DWORD       ppid;
@@ -189,6 +212,10 @@ command_line(HANDLE h, DWORD pid)
 	if (NtQueryInformationProcess(h, (PROCESSINFOCLASS)PROCESS_COMMAND_LINE_INFORMATION, &cl,
 	                              sizeof(cl), &n) >= 0) {
 		return utf8_dup(cl.us.Buffer, cl.us.Length / sizeof(WCHAR));
+	}
+	/* Never ask a protected process for more than the limited right. */
+	if (is_protected(h)) {
+		return NULL;
 	}
 	vm = OpenProcess(PROCESS_QUERY_INFORMATION | PROCESS_VM_READ, FALSE, pid);
 	if (vm == NULL) {
