@@ -1,9 +1,11 @@
 /* pc_agent_main.c: pidcast-agent's command line. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pc_agent.h"
 #include "pc_buf.h"
 #include "pc_codec.h"
 #include "pc_err.h"
@@ -17,21 +19,68 @@ usage(FILE *out)
 	fprintf(out,
 	        "usage: pidcast-agent [options]\n"
 	        "\n"
-	        "Process-telemetry agent: snapshots every process each tick and\n"
-	        "publishes what changed.\n"
+	        "Process-telemetry agent: snapshots every process each tick, publishes\n"
+	        "what changed (NNG PUB, protobuf) and answers queries (NNG REP).\n"
 	        "\n"
 	        "options:\n"
-	        "  --once          take one snapshot, print it and exit\n"
-	        "  --json          print records as JSON lines, one object a process\n"
-	        "                  (with --once; the only output format for now)\n"
-	        "  --probe NAME    probe backend (default: %s; available:",
-	        pc_probe_backends[0]->name);
+	        "  --publish URL      where subscribers connect (default %s)\n"
+	        "  --rpc URL          where queries are answered (default %s)\n"
+	        "  --interval TIME    tick period: 1s, 250ms, 0.5 (seconds) (default 1s)\n"
+	        "  --keyframe N       a full keyframe every N ticks (default 30)\n"
+	        "  --host NAME        host name in the stream (default: this host's)\n"
+	        "  --probe NAME       probe backend (default %s; available:",
+	        PC_DEFAULT_PUBLISH, PC_DEFAULT_RPC, pc_probe_backends[0]->name);
 	for (int i = 0; pc_probe_backends[i] != NULL; i++) {
 		fprintf(out, " %s", pc_probe_backends[i]->name);
 	}
 	fprintf(out, ")\n"
-	             "  -h, --help      show this help and exit\n"
-	             "  -V, --version   print the version and exit\n");
+	             "  --deadband-mem N   ignore memory changes under N bytes (default 0: off)\n"
+	             "  --deadband-cpu N   ignore CPU time changes under N us (default 0: off)\n"
+	             "  --ticks N          stop after N ticks (default 0: run until stopped)\n"
+	             "  --once             take one snapshot, print it and exit\n"
+	             "  --json             with --once: JSON lines, one object a process\n"
+	             "                     (the only format of --once)\n"
+	             "  -h, --help         show this help and exit\n"
+	             "  -V, --version      print the version and exit\n"
+	             "\n"
+	             "URLs are NNG's: tcp://HOST:PORT, ipc:///PATH. It stops cleanly on\n"
+	             "SIGINT and SIGTERM (Ctrl-C on Windows).\n");
+}
+
+/* "1s", "250ms", "0.5" (seconds) into milliseconds; 0 if malformed. */
+static uint32_t
+parse_interval(const char *s)
+{
+	char  *end;
+	double v = strtod(s, &end);
+
+	if (end == s || v <= 0) {
+		return 0;
+	}
+	if (strcmp(end, "ms") == 0) {
+		return v <= 86400000 ? (uint32_t)v : 0;
+	}
+	if (*end == '\0' || strcmp(end, "s") == 0) {
+		return v <= 86400 ? (uint32_t)(v * 1000 + 0.5) : 0;
+	}
+	return 0;
+}
+
+static int
+parse_u64(const char *s, uint64_t *out)
+{
+	char              *end;
+	unsigned long long v;
+
+	if (*s == '-' || *s == '\0') {
+		return -1;
+	}
+	v = strtoull(s, &end, 10);
+	if (*end != '\0') {
+		return -1;
+	}
+	*out = v;
+	return 0;
 }
 
 /* One snapshot, every field of every process, as JSON lines on stdout. */
@@ -72,21 +121,55 @@ print_once(const char *probe_name)
 	return rv == PC_OK ? 0 : 1;
 }
 
+static int
+bad_value(const char *opt, const char *val)
+{
+	fprintf(stderr, "pidcast-agent: invalid value '%s' for %s (try --help)\n", val, opt);
+	return 2;
+}
+
 int
 main(int argc, char **argv)
 {
-	enum { OPT_ONCE = 256, OPT_JSON, OPT_PROBE };
+	enum {
+		OPT_ONCE = 256,
+		OPT_JSON,
+		OPT_PROBE,
+		OPT_PUBLISH,
+		OPT_RPC,
+		OPT_INTERVAL,
+		OPT_KEYFRAME,
+		OPT_HOST,
+		OPT_DB_MEM,
+		OPT_DB_CPU,
+		OPT_TICKS,
+	};
 	static const struct option opts[] = {
 		{ "once", no_argument, NULL, OPT_ONCE },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "probe", required_argument, NULL, OPT_PROBE },
+		{ "publish", required_argument, NULL, OPT_PUBLISH },
+		{ "rpc", required_argument, NULL, OPT_RPC },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "keyframe", required_argument, NULL, OPT_KEYFRAME },
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "deadband-mem", required_argument, NULL, OPT_DB_MEM },
+		{ "deadband-cpu", required_argument, NULL, OPT_DB_CPU },
+		{ "ticks", required_argument, NULL, OPT_TICKS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *probe = NULL;
-	int         once  = 0;
-	int         c;
+	pc_agent_opts o = {
+		.publish_url    = PC_DEFAULT_PUBLISH,
+		.rpc_url        = PC_DEFAULT_RPC,
+		.interval_ms    = 1000,
+		.keyframe_every = 30,
+	};
+	pc_agent a;
+	uint64_t v, ticks = 0;
+	int      once = 0;
+	int      c, rv;
 
 	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
 		switch (c) {
@@ -96,7 +179,46 @@ main(int argc, char **argv)
 		case OPT_JSON:
 			break;
 		case OPT_PROBE:
-			probe = optarg;
+			o.probe = optarg;
+			break;
+		case OPT_PUBLISH:
+			o.publish_url = optarg;
+			break;
+		case OPT_RPC:
+			o.rpc_url = optarg;
+			break;
+		case OPT_INTERVAL:
+			if ((o.interval_ms = parse_interval(optarg)) == 0) {
+				return bad_value("--interval", optarg);
+			}
+			break;
+		case OPT_KEYFRAME:
+			if (parse_u64(optarg, &v) != 0 || v == 0 || v > 1000000) {
+				return bad_value("--keyframe", optarg);
+			}
+			o.keyframe_every = (uint32_t)v;
+			break;
+		case OPT_HOST:
+			if (optarg[0] == '\0' || strlen(optarg) > PC_HOST_MAX ||
+			    strchr(optarg, '/')) {
+				return bad_value("--host", optarg);
+			}
+			o.host = optarg;
+			break;
+		case OPT_DB_MEM:
+			if (parse_u64(optarg, &o.deadband.mem_bytes) != 0) {
+				return bad_value("--deadband-mem", optarg);
+			}
+			break;
+		case OPT_DB_CPU:
+			if (parse_u64(optarg, &o.deadband.cpu_us) != 0) {
+				return bad_value("--deadband-cpu", optarg);
+			}
+			break;
+		case OPT_TICKS:
+			if (parse_u64(optarg, &ticks) != 0) {
+				return bad_value("--ticks", optarg);
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -118,8 +240,20 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (once) {
-		return print_once(probe);
+		return print_once(o.probe);
 	}
-	fprintf(stderr, "pidcast-agent: the publishing loop is not built yet; use --once --json\n");
-	return 2;
+	pc_catch_stop();
+	if ((rv = pc_agent_start(&a, &o)) != PC_OK) {
+		fprintf(stderr, "pidcast-agent: %s\n", a.err);
+		pc_agent_stop(&a);
+		return 1;
+	}
+	fprintf(stderr, "pidcast-agent: host %s, publishing on %s, rpc on %s, every %u ms\n",
+	        a.host, o.publish_url, o.rpc_url, o.interval_ms);
+	rv = pc_agent_run(&a, pc_stop_requested, ticks);
+	if (rv != PC_OK) {
+		fprintf(stderr, "pidcast-agent: %s\n", a.err);
+	}
+	pc_agent_stop(&a);
+	return rv == PC_OK ? 0 : 1;
 }

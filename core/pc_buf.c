@@ -9,8 +9,8 @@
 
 #include "pc_err.h"
 
-static int
-reserve(pc_buf *b, size_t n)
+int
+pc_buf_reserve(pc_buf *b, size_t n)
 {
 	size_t cap;
 	char  *p;
@@ -53,7 +53,7 @@ pc_buf_fini(pc_buf *b)
 void
 pc_buf_add(pc_buf *b, const void *data, size_t n)
 {
-	if (reserve(b, n) != PC_OK) {
+	if (pc_buf_reserve(b, n) != PC_OK) {
 		return;
 	}
 	memcpy(b->data + b->len, data, n);
@@ -76,7 +76,7 @@ pc_buf_printf(pc_buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || reserve(b, (size_t)n) != PC_OK) {
+	if (n < 0 || pc_buf_reserve(b, (size_t)n) != PC_OK) {
 		return;
 	}
 	va_start(ap, fmt);

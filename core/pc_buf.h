@@ -14,6 +14,8 @@ typedef struct pc_buf {
 void pc_buf_reset(pc_buf *b); /* empties it, keeps the memory, clears err */
 void pc_buf_fini(pc_buf *b);
 void pc_buf_add(pc_buf *b, const void *data, size_t n);
+/* Room for n more bytes at data + len (and a NUL): PC_OK or the error. */
+int  pc_buf_reserve(pc_buf *b, size_t n);
 void pc_buf_str(pc_buf *b, const char *s);
 void pc_buf_printf(pc_buf *b, const char *fmt, ...)
 #if defined(__GNUC__)

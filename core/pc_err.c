@@ -23,6 +23,12 @@ pc_strerror(int err)
 		return "operating system error";
 	case PC_ENOTSUP:
 		return "not supported";
+	case PC_ETIMEDOUT:
+		return "timed out";
+	case PC_ECONN:
+		return "connection failed";
+	case PC_EADDR:
+		return "address unusable";
 	}
 	return "unknown error";
 }

@@ -6,14 +6,17 @@
  * the binaries turn it into a message with pc_strerror(). */
 enum pc_err {
 	PC_OK = 0,
-	PC_ENOMEM,  /* out of memory */
-	PC_EINVAL,  /* an argument or a value out of range */
-	PC_ENOENT,  /* no such process, file or entry */
-	PC_EPROTO,  /* bytes that do not decode, or violate the protocol */
-	PC_ETOOBIG, /* a message or table over its limit */
-	PC_EPERM,   /* the OS refused access */
-	PC_ESYS,    /* another OS error */
-	PC_ENOTSUP, /* not available on this OS or build */
+	PC_ENOMEM,    /* out of memory */
+	PC_EINVAL,    /* an argument or a value out of range */
+	PC_ENOENT,    /* no such process, file or entry */
+	PC_EPROTO,    /* bytes that do not decode, or violate the protocol */
+	PC_ETOOBIG,   /* a message or table over its limit */
+	PC_EPERM,     /* the OS refused access */
+	PC_ESYS,      /* another OS error */
+	PC_ENOTSUP,   /* not available on this OS or build */
+	PC_ETIMEDOUT, /* no answer in time */
+	PC_ECONN,     /* no connection to the peer, or it went away */
+	PC_EADDR,     /* an address that cannot be used (bad URL, in use) */
 };
 
 const char *pc_strerror(int err);

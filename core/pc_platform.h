@@ -1,8 +1,12 @@
 /* pc_platform.h: the little that differs between OSes above the probes:
- * clocks. Implemented once per OS in core/platform/. */
+ * clocks, the host name, and the stop request (SIGINT and SIGTERM; Ctrl-C
+ * and console close on Windows). Implemented once per OS in
+ * core/platform/. */
 #ifndef PC_PLATFORM_H
 #define PC_PLATFORM_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Wall clock, Unix milliseconds. */
@@ -10,5 +14,12 @@ uint64_t pc_clock_realtime_ms(void);
 
 /* A monotonic clock in microseconds, for intervals only. */
 uint64_t pc_clock_mono_us(void);
+
+/* The host's name, NUL-terminated, truncated to cap. PC_OK or PC_ESYS. */
+int pc_hostname(char *buf, size_t cap);
+
+/* Turns the OS's stop requests into a flag that pc_stop_requested() reads. */
+int  pc_catch_stop(void);
+bool pc_stop_requested(void);
 
 #endif

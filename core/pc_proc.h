@@ -40,6 +40,11 @@ typedef uint32_t pc_mask;
 #define PC_MASK_ALL ((pc_mask)((1u << PC_F_COUNT) - 1))
 #define PC_BIT(f)   ((pc_mask)1u << (f))
 
+/* The fields that a probe's stats_for_pids reads: everything that changes. */
+#define PC_MASK_STATS                                                               \
+	(PC_MASK_ALL & ~(PC_BIT(PC_F_PPID) | PC_BIT(PC_F_NAME) | PC_BIT(PC_F_EXE) | \
+	                 PC_BIT(PC_F_CMDLINE) | PC_BIT(PC_F_USER) | PC_BIT(PC_F_KERNEL)))
+
 typedef enum pc_type { PC_T_U32, PC_T_U64, PC_T_STR, PC_T_BOOL } pc_type;
 
 typedef struct pc_field_info {

@@ -1,7 +1,11 @@
 /* pc_platform_posix.c: clocks and probe backends for Linux. */
 #define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "pc_err.h"
 #include "pc_platform.h"
 #include "pc_probe.h"
 
@@ -31,4 +35,45 @@ pc_clock_mono_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int
+pc_hostname(char *buf, size_t cap)
+{
+	if (gethostname(buf, cap) != 0) {
+		return PC_ESYS;
+	}
+	buf[cap - 1] = '\0';
+	return PC_OK;
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+int
+pc_catch_stop(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
+		return PC_ESYS;
+	}
+	/* A subscriber that goes away must not kill us with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	return PC_OK;
+}
+
+bool
+pc_stop_requested(void)
+{
+	return stop_flag != 0;
 }

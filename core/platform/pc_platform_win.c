@@ -1,6 +1,7 @@
 /* pc_platform_win.c: clocks and probe backends for Windows. */
 #include <windows.h>
 
+#include "pc_err.h"
 #include "pc_platform.h"
 #include "pc_probe.h"
 
@@ -32,4 +33,38 @@ pc_clock_mono_us(void)
 	QueryPerformanceCounter(&c);
 	return (uint64_t)(c.QuadPart / f.QuadPart) * 1000000u +
 	       (uint64_t)(c.QuadPart % f.QuadPart) * 1000000u / (uint64_t)f.QuadPart;
+}
+
+int
+pc_hostname(char *buf, size_t cap)
+{
+	DWORD n = (DWORD)cap;
+
+	if (!GetComputerNameExA(ComputerNameDnsHostname, buf, &n)) {
+		return PC_ESYS;
+	}
+	buf[cap - 1] = '\0';
+	return PC_OK;
+}
+
+static volatile LONG stop_flag;
+
+static BOOL WINAPI
+on_console(DWORD type)
+{
+	(void)type; /* Ctrl-C, Ctrl-Break, close, logoff, shutdown: all stop */
+	InterlockedExchange(&stop_flag, 1);
+	return TRUE;
+}
+
+int
+pc_catch_stop(void)
+{
+	return SetConsoleCtrlHandler(on_console, TRUE) ? PC_OK : PC_ESYS;
+}
+
+bool
+pc_stop_requested(void)
+{
+	return InterlockedCompareExchange(&stop_flag, 0, 0) != 0;
 }

@@ -1,0 +1,184 @@
+/* pc_agent.c: the tick loop, the publisher and the query service. */
+#include "pc_agent.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/reqrep0/rep.h>
+
+#include "pc_err.h"
+#include "pc_platform.h"
+
+static int
+fail(pc_agent *a, int rv, const char *what, const char *detail)
+{
+	snprintf(a->err, sizeof(a->err), "%s: %s", what, detail);
+	return rv;
+}
+
+static int
+stats_hook(void *arg, const uint32_t *pids, size_t n, pc_snapshot *out)
+{
+	pc_agent *a = arg;
+
+	return pc_probe_stats_for_pids(a->probe, pids, n, pc_clock_realtime_ms(), out);
+}
+
+static void
+keyframe_hook(void *arg)
+{
+	((pc_agent *)arg)->keyframe_asked = true;
+}
+
+static int
+listen_on(pc_agent *a, nng_socket s, const char *url, const char *what)
+{
+	int  rv = nng_listen(s, url, NULL, 0);
+	char msg[200];
+
+	if (rv != 0) {
+		snprintf(msg, sizeof(msg), "cannot listen on %s: %s", url, nng_strerror(rv));
+		return fail(a, PC_EADDR, what, msg);
+	}
+	return PC_OK;
+}
+
+int
+pc_agent_start(pc_agent *a, const pc_agent_opts *o)
+{
+	pc_service_hooks hooks = { a, stats_hook, keyframe_hook };
+	int              rv;
+
+	memset(a, 0, sizeof(*a));
+	a->opts = *o;
+	if (o->host != NULL) {
+		snprintf(a->host, sizeof(a->host), "%s", o->host);
+	} else if (pc_hostname(a->host, sizeof(a->host)) != PC_OK) {
+		snprintf(a->host, sizeof(a->host), "localhost");
+	}
+	/* A new instance id at every start tells subscribers to resync. */
+	a->instance = ((uint64_t)nng_random() << 32) | nng_random();
+	if ((rv = pc_probe_open(o->probe, &a->probe)) != PC_OK) {
+		return fail(a, rv, "probe", pc_strerror(rv));
+	}
+	if ((rv = pc_cache_open(&a->cache, &o->deadband)) != PC_OK ||
+	    (rv = pc_replica_open(&a->local)) != PC_OK || (rv = nng_mtx_alloc(&a->lock)) != 0 ||
+	    (rv = pc_service_open(&a->svc, a->lock, &hooks)) != PC_OK ||
+	    (rv = pc_service_add(a->svc, a->local)) != PC_OK) {
+		return fail(a, PC_ENOMEM, "start", "out of memory");
+	}
+	if ((rv = nng_pub0_open(&a->pub)) != 0 || (rv = nng_rep0_open(&a->rep)) != 0) {
+		return fail(a, pc_nng_err(rv), "sockets", nng_strerror(rv));
+	}
+	nng_socket_set_size(a->rep, NNG_OPT_RECVMAXSZ, PC_RPC_MAX_REQUEST);
+	if ((rv = listen_on(a, a->pub, o->publish_url, "publish")) != PC_OK ||
+	    (rv = listen_on(a, a->rep, o->rpc_url, "rpc")) != PC_OK) {
+		return rv;
+	}
+	if ((rv = pc_rpc_server_start(a->rep, pc_service_base(a->svc), PC_RPC_WORKERS, &a->rpc)) !=
+	    PC_OK) {
+		return fail(a, rv, "rpc", pc_strerror(rv));
+	}
+	return PC_OK;
+}
+
+static const pc_proc *
+cache_next(const void *table, size_t *cursor)
+{
+	return pc_cache_next(table, cursor);
+}
+
+/* One tick: probe, delta, one Update (a keyframe every K ticks and when
+ * asked), applied to the local replica and published. */
+int
+pc_agent_tick(pc_agent *a)
+{
+	pc_update_hdr h;
+	pc_apply      res;
+	bool          keyframe;
+	int           rv;
+
+	nng_mtx_lock(a->lock);
+	h = (pc_update_hdr){ a->host, a->instance, a->seq + 1, pc_clock_realtime_ms(),
+		             a->opts.interval_ms };
+	if ((rv = pc_probe_processes_by_pid(a->probe, h.time_ms, true, &a->snap)) != PC_OK ||
+	    (rv = pc_cache_update(a->cache, &a->snap, &a->delta)) != PC_OK) {
+		nng_mtx_unlock(a->lock);
+		return fail(a, rv, "tick", pc_strerror(rv));
+	}
+	keyframe = a->seq % a->opts.keyframe_every == 0 || a->keyframe_asked;
+	rv       = keyframe ? pc_encoder_keyframe(&a->enc, &h, cache_next, a->cache,
+	                                          pc_cache_count(a->cache))
+	                    : pc_encoder_delta(&a->enc, &h, &a->delta);
+	if (rv == PC_OK) {
+		rv = pc_encoder_frame(&a->enc);
+	}
+	if (rv == PC_OK) {
+		rv = pc_replica_apply(a->local, &a->enc.msg, NULL, NULL, &res);
+	}
+	if (rv == PC_OK) {
+		a->seq++;
+		a->keyframe_asked = false;
+	}
+	nng_mtx_unlock(a->lock);
+	if (rv != PC_OK) {
+		/* The next update must not look contiguous with a lost one. */
+		pc_replica_desync(a->local);
+		a->keyframe_asked = true;
+		return fail(a, rv, "tick", pc_strerror(rv));
+	}
+	/* PUB never blocks: a slow subscriber loses messages, and its replica
+	 * sees the gap. */
+	rv = nng_send(a->pub, a->enc.frame.data, a->enc.frame.len, 0);
+	return rv == 0 ? PC_OK : fail(a, pc_nng_err(rv), "publish", nng_strerror(rv));
+}
+
+int
+pc_agent_run(pc_agent *a, bool (*stop)(void), uint64_t ticks)
+{
+	uint64_t period = (uint64_t)a->opts.interval_ms * 1000u;
+	uint64_t next   = pc_clock_mono_us();
+
+	for (uint64_t n = 0; ticks == 0 || n < ticks; n++) {
+		int rv = pc_agent_tick(a);
+		if (rv != PC_OK && rv != PC_ENOMEM) {
+			return rv;
+		}
+		next += period;
+		uint64_t now = pc_clock_mono_us();
+		if (now > next) {
+			next += (now - next) / period * period +
+			        period; /* skip, stay on the grid */
+		}
+		while ((now = pc_clock_mono_us()) < next) {
+			if (stop != NULL && stop()) {
+				return PC_OK;
+			}
+			uint64_t left = next - now;
+			nng_msleep((nng_duration)(left > 100000 ? 100 : (left + 999) / 1000));
+		}
+		if (stop != NULL && stop()) {
+			return PC_OK;
+		}
+	}
+	return PC_OK;
+}
+
+void
+pc_agent_stop(pc_agent *a)
+{
+	pc_rpc_server_stop(a->rpc);
+	nng_close(a->rep);
+	nng_close(a->pub);
+	pc_service_close(a->svc);
+	pc_replica_close(a->local);
+	pc_cache_close(a->cache);
+	pc_probe_close(a->probe);
+	if (a->lock != NULL) {
+		nng_mtx_free(a->lock);
+	}
+	pc_snapshot_fini(&a->snap);
+	pc_delta_fini(&a->delta);
+	pc_encoder_fini(&a->enc);
+}

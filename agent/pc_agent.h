@@ -1,0 +1,61 @@
+/* pc_agent.h: the agent: probe, cache and delta every tick, one Update
+ * published a tick, and the query service over the same state. */
+#ifndef PC_AGENT_H
+#define PC_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <nng/nng.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "pc_cache.h"
+#include "pc_probe.h"
+#include "pc_replica.h"
+#include "pc_rpc.h"
+#include "pc_service.h"
+#include "pc_update.h"
+
+#define PC_DEFAULT_PUBLISH "tcp://127.0.0.1:7450"
+#define PC_DEFAULT_RPC     "tcp://127.0.0.1:7451"
+#define PC_RPC_WORKERS     8
+
+typedef struct pc_agent_opts {
+	const char *publish_url;
+	const char *rpc_url;
+	const char *host; /* NULL: the host's name */
+	const char *probe;
+	uint32_t    interval_ms;
+	uint32_t    keyframe_every; /* ticks */
+	pc_deadband deadband;
+} pc_agent_opts;
+
+typedef struct pc_agent {
+	pc_agent_opts  opts;
+	char           host[PC_HOST_MAX + 1];
+	uint64_t       instance;
+	uint64_t       seq;
+	bool           keyframe_asked;
+	pc_probe      *probe;
+	pc_cache      *cache;
+	pc_replica    *local; /* what subscribers have: the queries' source */
+	pc_service    *svc;
+	pc_rpc_server *rpc;
+	nng_mtx       *lock; /* guards all of the above during a tick or a query */
+	nng_socket     pub;
+	nng_socket     rep;
+	pc_snapshot    snap;
+	pc_delta       delta;
+	pc_encoder     enc;
+	char           err[256]; /* what failed, for the caller to print */
+} pc_agent;
+
+/* Opens the probe and listens; on failure a->err says what failed. */
+int pc_agent_start(pc_agent *a, const pc_agent_opts *o);
+int pc_agent_tick(pc_agent *a);
+/* Ticks on a monotonic clock until stop() is true or ticks ticks ran (0:
+ * forever); missed ticks are skipped, not bunched, so there is no drift. */
+int  pc_agent_run(pc_agent *a, bool (*stop)(void), uint64_t ticks);
+void pc_agent_stop(pc_agent *a);
+
+#endif

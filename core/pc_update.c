@@ -1,0 +1,175 @@
+/* pc_update.c: building, framing and parsing Updates (see pc_update.h). */
+#include "pc_update.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pc_codec.h"
+#include "pc_err.h"
+
+void
+pc_encoder_fini(pc_encoder *e)
+{
+	free(e->procs);
+	free(e->proc_ptrs);
+	free(e->keys);
+	free(e->key_ptrs);
+	pc_buf_fini(&e->frame);
+	memset(e, 0, sizeof(*e));
+}
+
+static int
+reserve(pc_encoder *e, size_t procs, size_t keys)
+{
+	if (procs > e->cap_procs) {
+		size_t             cap = procs + procs / 2 + 16;
+		Pidcast__Process  *p   = realloc(e->procs, cap * sizeof(*p));
+		Pidcast__Process **pp  = p ? realloc(e->proc_ptrs, cap * sizeof(*pp)) : NULL;
+		if (p != NULL) {
+			e->procs = p;
+		}
+		if (pp == NULL) {
+			return PC_ENOMEM;
+		}
+		e->proc_ptrs = pp;
+		e->cap_procs = cap;
+	}
+	if (keys > e->cap_keys) {
+		size_t                cap = keys + keys / 2 + 16;
+		Pidcast__ProcessKey  *k   = realloc(e->keys, cap * sizeof(*k));
+		Pidcast__ProcessKey **kp  = k ? realloc(e->key_ptrs, cap * sizeof(*kp)) : NULL;
+		if (k != NULL) {
+			e->keys = k;
+		}
+		if (kp == NULL) {
+			return PC_ENOMEM;
+		}
+		e->key_ptrs = kp;
+		e->cap_keys = cap;
+	}
+	return PC_OK;
+}
+
+static void
+header(pc_encoder *e, const pc_update_hdr *h, Pidcast__Update__Kind kind)
+{
+	Pidcast__Update init = PIDCAST__UPDATE__INIT;
+
+	e->msg                 = init;
+	e->msg.host            = (char *)h->host;
+	e->msg.has_instance_id = 1;
+	e->msg.instance_id     = h->instance_id;
+	e->msg.has_seq         = 1;
+	e->msg.seq             = h->seq;
+	e->msg.has_time_ms     = 1;
+	e->msg.time_ms         = h->time_ms;
+	e->msg.has_interval_ms = 1;
+	e->msg.interval_ms     = h->interval_ms;
+	e->msg.has_kind        = 1;
+	e->msg.kind            = kind;
+	e->msg.upserts         = e->proc_ptrs;
+	e->msg.exits           = e->key_ptrs;
+}
+
+static void
+add_proc(pc_encoder *e, const pc_proc *p, pc_mask mask)
+{
+	Pidcast__Process *m    = &e->procs[e->msg.n_upserts];
+	Pidcast__Process  init = PIDCAST__PROCESS__INIT;
+
+	*m = init;
+	pc_codec_proc_to_msg(p, mask, m);
+	e->proc_ptrs[e->msg.n_upserts++] = m;
+}
+
+int
+pc_encoder_delta(pc_encoder *e, const pc_update_hdr *h, const pc_delta *d)
+{
+	if (reserve(e, d->n_upserts, d->n_exits) != PC_OK) {
+		return PC_ENOMEM;
+	}
+	header(e, h, PIDCAST__UPDATE__KIND__DELTA);
+	for (size_t i = 0; i < d->n_upserts; i++) {
+		add_proc(e, d->upserts[i].rec, d->upserts[i].mask);
+	}
+	for (size_t i = 0; i < d->n_exits; i++) {
+		Pidcast__ProcessKey *k    = &e->keys[i];
+		Pidcast__ProcessKey  init = PIDCAST__PROCESS_KEY__INIT;
+		*k                        = init;
+		k->has_pid                = 1;
+		k->pid                    = d->exits[i].pid;
+		k->has_create_time_ms     = 1;
+		k->create_time_ms         = d->exits[i].create_time_ms;
+		e->key_ptrs[i]            = k;
+	}
+	e->msg.n_exits = d->n_exits;
+	return PC_OK;
+}
+
+int
+pc_encoder_keyframe(pc_encoder *e, const pc_update_hdr *h, pc_next_fn next, const void *table,
+                    size_t n)
+{
+	size_t         cur = 0;
+	const pc_proc *p;
+
+	if (reserve(e, n, 0) != PC_OK) {
+		return PC_ENOMEM;
+	}
+	header(e, h, PIDCAST__UPDATE__KIND__KEYFRAME);
+	while (e->msg.n_upserts < n && (p = next(table, &cur)) != NULL) {
+		add_proc(e, p, PC_MASK_ALL);
+	}
+	return PC_OK;
+}
+
+void
+pc_topic(pc_buf *b, const char *host)
+{
+	pc_buf_str(b, PC_TOPIC_PREFIX);
+	pc_buf_str(b, host);
+	pc_buf_add(b, "/", 2); /* the slash and the terminating NUL */
+}
+
+int
+pc_encoder_frame(pc_encoder *e)
+{
+	size_t n = pidcast__update__get_packed_size(&e->msg);
+
+	pc_buf_reset(&e->frame);
+	pc_topic(&e->frame, e->msg.host);
+	if (pc_buf_reserve(&e->frame, n) != PC_OK) {
+		return e->frame.err;
+	}
+	e->frame.len += pidcast__update__pack(&e->msg, (uint8_t *)e->frame.data + e->frame.len);
+	return PC_OK;
+}
+
+int
+pc_update_parse(const void *frame, size_t len, Pidcast__Update **out)
+{
+	const char      *f    = frame;
+	const char      *nul  = memchr(f, '\0', len < PC_HOST_MAX + 8 ? len : PC_HOST_MAX + 8);
+	size_t           plen = strlen(PC_TOPIC_PREFIX), tlen;
+	Pidcast__Update *u;
+
+	if (nul == NULL || (size_t)(nul - f) < plen + 1 || memcmp(f, PC_TOPIC_PREFIX, plen) != 0 ||
+	    nul[-1] != '/') {
+		return PC_EPROTO;
+	}
+	tlen = (size_t)(nul - f) + 1;
+	u    = pidcast__update__unpack(NULL, len - tlen, (const uint8_t *)f + tlen);
+	if (u == NULL) {
+		return PC_EPROTO;
+	}
+	/* The topic's host and the message's must agree, or a subscriber to one
+	 * host could be fed another's table. */
+	if (u->host == NULL || !u->has_seq || !u->has_instance_id ||
+	    strlen(u->host) != (size_t)(nul - f) - plen - 1 ||
+	    memcmp(u->host, f + plen, strlen(u->host)) != 0) {
+		pidcast__update__free_unpacked(u, NULL);
+		return PC_EPROTO;
+	}
+	*out = u;
+	return PC_OK;
+}
