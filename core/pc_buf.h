@@ -3,6 +3,16 @@
 #define PC_BUF_H
 
 #include <stddef.h>
+#include <stdio.h>
+
+/* printf-style checking; mingw's ANSI stdio takes the GNU formats (%zu). */
+#if defined(__MINGW_PRINTF_FORMAT)
+#define PC_PRINTF(f, a) __attribute__((format(__MINGW_PRINTF_FORMAT, f, a)))
+#elif defined(__GNUC__)
+#define PC_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PC_PRINTF(f, a)
+#endif
 
 typedef struct pc_buf {
 	char  *data; /* NUL-terminated when len > 0 */
@@ -17,10 +27,6 @@ void pc_buf_add(pc_buf *b, const void *data, size_t n);
 /* Room for n more bytes at data + len (and a NUL): PC_OK or the error. */
 int  pc_buf_reserve(pc_buf *b, size_t n);
 void pc_buf_str(pc_buf *b, const char *s);
-void pc_buf_printf(pc_buf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-        __attribute__((format(printf, 2, 3)))
-#endif
-        ;
+void pc_buf_printf(pc_buf *b, const char *fmt, ...) PC_PRINTF(2, 3);
 
 #endif

@@ -18,6 +18,9 @@ uint64_t pc_clock_mono_us(void);
 /* The host's name, NUL-terminated, truncated to cap. PC_OK or PC_ESYS. */
 int pc_hostname(char *buf, size_t cap);
 
+/* Whether standard output is a terminal. */
+bool pc_stdout_is_tty(void);
+
 /* Turns the OS's stop requests into a flag that pc_stop_requested() reads. */
 int  pc_catch_stop(void);
 bool pc_stop_requested(void);

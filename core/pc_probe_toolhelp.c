@@ -435,7 +435,11 @@ toolhelp_processes_by_pid(pc_probe *base, uint64_t now_ms, bool collect_stats, p
 			rv = PC_ENOMEM;
 			break;
 		}
+		/* The name too: Wine may list a starting process before its
+		 * image name is final. */
 		e->threads = pe.cntThreads;
+		WideCharToMultiByte(CP_UTF8, 0, pe.szExeFile, -1, e->name, sizeof(e->name), NULL,
+		                    NULL);
 		fill(e, r);
 		if (collect_stats && !fill_stats(e, r)) {
 			out->n--; /* exited since the listing: normal, not an error */

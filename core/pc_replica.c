@@ -221,6 +221,7 @@ pc_replica_apply(pc_replica *r, const Pidcast__Update *u, pc_replica_cb cb, void
 	}
 
 	dt_ms = (r->time_ms != 0 && u->time_ms > r->time_ms) ? u->time_ms - r->time_ms : 0;
+	strcpy(r->host, u->host); /* before the events, which name it */
 	r->tick++;
 	for (size_t i = 0; i < u->n_exits && rv == PC_OK; i++) {
 		exit_key(r, u->exits[i], cb, arg);
@@ -242,7 +243,6 @@ pc_replica_apply(pc_replica *r, const Pidcast__Update *u, pc_replica_cb cb, void
 	if (u->has_interval_ms) {
 		r->interval_ms = u->interval_ms;
 	}
-	strcpy(r->host, u->host);
 	*res = PC_APPLIED;
 	return PC_OK;
 }

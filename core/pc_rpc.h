@@ -13,15 +13,13 @@
 
 #include "pc_buf.h"
 
+#define PC_DEFAULT_RPC "tcp://127.0.0.1:7451" /* the agent's query service */
+
 /* Requests larger than this are refused before they are decoded. */
 #define PC_RPC_MAX_REQUEST (1024 * 1024)
 
 /* Inside a method: report an error; then call the closure with NULL. */
-void pc_rpc_fail(void *closure_data, int status, const char *fmt, ...)
-#if defined(__GNUC__)
-        __attribute__((format(printf, 3, 4)))
-#endif
-        ;
+void pc_rpc_fail(void *closure_data, int status, const char *fmt, ...) PC_PRINTF(3, 4);
 
 /* Answers one request's bytes with a reply's bytes in out (reset first).
  * Whatever the input, out holds a valid Reply: bad bytes, an unknown

@@ -16,8 +16,9 @@
 #include "pc_cache.h"
 #include "pidcast.pb-c.h"
 
-#define PC_TOPIC_PREFIX "pc/"
-#define PC_HOST_MAX     255
+#define PC_TOPIC_PREFIX    "pc/"
+#define PC_DEFAULT_PUBLISH "tcp://127.0.0.1:7450" /* the agent's stream */
+#define PC_HOST_MAX        255
 
 typedef struct pc_update_hdr {
 	const char *host;

@@ -77,3 +77,9 @@ pc_stop_requested(void)
 {
 	return stop_flag != 0;
 }
+
+bool
+pc_stdout_is_tty(void)
+{
+	return isatty(STDOUT_FILENO) == 1;
+}

@@ -1,6 +1,9 @@
 /* pc_platform_win.c: clocks and probe backends for Windows. */
 #include <windows.h>
 
+#include <io.h>
+#include <stdio.h>
+
 #include "pc_err.h"
 #include "pc_platform.h"
 #include "pc_probe.h"
@@ -67,4 +70,10 @@ bool
 pc_stop_requested(void)
 {
 	return InterlockedCompareExchange(&stop_flag, 0, 0) != 0;
+}
+
+bool
+pc_stdout_is_tty(void)
+{
+	return _isatty(_fileno(stdout)) != 0;
 }

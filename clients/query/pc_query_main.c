@@ -1,0 +1,411 @@
+/* pc_query_main.c: pidcast-query, the shell client of the agent's RPC service. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "pc_err.h"
+#include "pc_query_print.h"
+#include "pc_rpc.h"
+#include "pidcast.pb-c.h"
+
+#define PROG            "pidcast-query"
+#define DEFAULT_RPC     "tcp://127.0.0.1:7451"
+#define DEFAULT_TIMEOUT 3000               /* ms */
+#define RESEND_MS       (24 * 3600 * 1000) /* one try: the timeout decides, not retries */
+
+/* Exit statuses. */
+enum { EXIT_OK = 0, EXIT_NOTFOUND = 1, EXIT_ERR = 2 };
+
+typedef struct query {
+	nng_socket  sock;
+	const char *url;
+	const char *host; /* --host, NULL if not given */
+	uint32_t    timeout_ms;
+	bool        json;
+} query;
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: " PROG " [options] COMMAND\n"
+	        "\n"
+	        "Asks a pidcast agent (or aggregator) about its processes.\n"
+	        "\n"
+	        "commands:\n"
+	        "  get PID            one process, every field\n"
+	        "  list               every process, page by page; filters:\n"
+	        "    --name GLOB        name matches a shell glob, e.g. 'python*'\n"
+	        "    --user U           user name is exactly U\n"
+	        "    --ppid P           children of process P\n"
+	        "  snapshot           the agent's whole table; host, instance and seq on stderr\n"
+	        "  top N              the N busiest processes (N from 1)\n"
+	        "    --by cpu|rss|io    ranked by CPU, memory or I/O rate (default cpu)\n"
+	        "\n"
+	        "options:\n"
+	        "  --rpc URL          the agent's RPC address (default %s)\n"
+	        "  --host NAME        with get and list: which host, for an aggregator\n"
+	        "                     (default: the only one)\n"
+	        "  --timeout TIME     wait this long for each answer: 3s, 500ms, 0.5\n"
+	        "                     (seconds) (default 3s)\n"
+	        "  --json             JSON lines, one object a process (default: a table)\n"
+	        "  -h, --help         show this help and exit\n"
+	        "  -V, --version      print the version and exit\n"
+	        "\n"
+	        "Exit status: 0 on success, 1 when the process or host is not found,\n"
+	        "2 on any other error (bad usage, agent unreachable, error reply).\n",
+	        DEFAULT_RPC);
+}
+
+static int
+bad_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, PROG ": ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (try --help)\n");
+	return EXIT_ERR;
+}
+
+/* The commands and the names of --by, in the order of their enums. */
+enum { CMD_GET, CMD_LIST, CMD_SNAPSHOT, CMD_TOP };
+static const char *const cmds[] = { "get", "list", "snapshot", "top" };
+static const char *const bys[]  = { "cpu", "rss", "io" }; /* Pidcast__TopRequest__By */
+
+static int
+lookup(const char *s, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+/* "3s", "500ms", "0.5" (seconds) into milliseconds; 0 if malformed. */
+static uint32_t
+parse_time(const char *s)
+{
+	char  *end;
+	double v = strtod(s, &end);
+
+	if (end == s || !(v > 0)) {
+		return 0;
+	}
+	if (strcmp(end, "ms") == 0) {
+		return v <= 86400000 ? (uint32_t)v : 0;
+	}
+	if (*end == '\0' || strcmp(end, "s") == 0) {
+		return v <= 86400 ? (uint32_t)(v * 1000 + 0.5) : 0;
+	}
+	return 0;
+}
+
+static int
+parse_u32(const char *s, uint32_t *out)
+{
+	char              *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9') {
+		return -1;
+	}
+	v = strtoull(s, &end, 10);
+	if (*end != '\0' || v > UINT32_MAX) {
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int
+connect_agent(query *q)
+{
+	int rv;
+
+	if ((rv = nng_req0_open(&q->sock)) != 0) {
+		fprintf(stderr, PROG ": cannot open socket: %s\n", nng_strerror(rv));
+		return EXIT_ERR;
+	}
+	nng_socket_set_ms(q->sock, NNG_OPT_RECVTIMEO, (nng_duration)q->timeout_ms);
+	nng_socket_set_ms(q->sock, NNG_OPT_SENDTIMEO, (nng_duration)q->timeout_ms);
+	nng_socket_set_ms(q->sock, NNG_OPT_REQ_RESENDTIME, RESEND_MS);
+	/* Non-blocking: a refused connection is retried in the background and
+	 * shows as the timeout below, with the same clear message. */
+	if ((rv = nng_dial(q->sock, q->url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+		fprintf(stderr, PROG ": invalid URL '%s': %s\n", q->url, nng_strerror(rv));
+		return EXIT_ERR;
+	}
+	return EXIT_OK;
+}
+
+/* One call; on failure prints why and returns the exit status. */
+static int
+call(query *q, const char *method, const ProtobufCMessage *in,
+     const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out)
+{
+	char                           msg[512];
+	int                            status = 0, rv;
+	const ProtobufCEnumValue      *name;
+	const ProtobufCEnumDescriptor *codes = &pidcast__status_code__descriptor;
+
+	rv = pc_rpc_call(q->sock, method, in, desc, out, &status, msg, sizeof(msg));
+	if (rv == PC_ETIMEDOUT || rv == PC_ECONN) {
+		fprintf(stderr,
+		        PROG ": cannot reach agent at %s: no answer within %" PRIu32 " ms\n",
+		        q->url, q->timeout_ms);
+		return EXIT_ERR;
+	}
+	if (rv != PC_OK) {
+		fprintf(stderr, PROG ": %s: %s\n", method, pc_strerror(rv));
+		return EXIT_ERR;
+	}
+	if (status == PIDCAST__STATUS_CODE__OK) {
+		return EXIT_OK;
+	}
+	name = protobuf_c_enum_descriptor_get_value(codes, status);
+	fprintf(stderr, PROG ": %s: %s%s%s\n", method, name != NULL ? name->name : "UNKNOWN",
+	        msg[0] != '\0' ? ": " : "", msg);
+	return status == PIDCAST__STATUS_CODE__NOT_FOUND ? EXIT_NOTFOUND : EXIT_ERR;
+}
+
+/* A reply that came but could not be printed. */
+static int
+print_failed(const char *method, int err)
+{
+	fprintf(stderr, PROG ": %s: %s\n", method,
+	        err == PC_EPROTO ? "a record in the reply has no key" : pc_strerror(err));
+	return EXIT_ERR;
+}
+
+static int
+cmd_get(query *q, uint32_t pid)
+{
+	Pidcast__GetProcessRequest in    = PIDCAST__GET_PROCESS_REQUEST__INIT;
+	Pidcast__GetProcessReply  *reply = NULL;
+	int                        rv;
+
+	in.has_pid = 1;
+	in.pid     = pid;
+	in.host    = (char *)q->host;
+	rv         = call(q, "GetProcess", &in.base, &pidcast__get_process_reply__descriptor,
+	                  (ProtobufCMessage **)&reply);
+	if (rv != EXIT_OK) {
+		return rv;
+	}
+	if ((rv = pc_query_print_record(stdout, reply->process, reply->host, q->json)) != PC_OK) {
+		rv = print_failed("GetProcess", rv);
+	}
+	pidcast__get_process_reply__free_unpacked(reply, NULL);
+	return rv;
+}
+
+static int
+cmd_list(query *q, const Pidcast__ListProcessesRequest *filter)
+{
+	Pidcast__ListProcessesRequest in = *filter;
+	int                           rv = EXIT_OK, err;
+
+	in.host = (char *)q->host;
+	for (bool more = true; more && rv == EXIT_OK;) {
+		Pidcast__ListProcessesReply *reply = NULL;
+		rv = call(q, "ListProcesses", &in.base, &pidcast__list_processes_reply__descriptor,
+		          (ProtobufCMessage **)&reply);
+		if (rv != EXIT_OK) {
+			break;
+		}
+		if (!q->json && !in.has_page_token) {
+			pc_query_print_list_header(stdout);
+		}
+		err = pc_query_print_list(stdout, reply->processes, reply->n_processes, q->json);
+		if (err != PC_OK) {
+			rv = print_failed("ListProcesses", err);
+		}
+		more = reply->has_next_page_token;
+		/* A token that does not move on would page forever. */
+		if (more && in.has_page_token && reply->next_page_token <= in.page_token) {
+			fprintf(stderr, PROG ": ListProcesses: page token did not advance\n");
+			rv = EXIT_ERR;
+		}
+		in.has_page_token = 1;
+		in.page_token     = reply->next_page_token;
+		pidcast__list_processes_reply__free_unpacked(reply, NULL);
+	}
+	return rv;
+}
+
+static int
+cmd_snapshot(query *q)
+{
+	Pidcast__GetSnapshotRequest in = PIDCAST__GET_SNAPSHOT_REQUEST__INIT;
+	Pidcast__Update            *u  = NULL;
+	int                         rv;
+
+	rv = call(q, "GetSnapshot", &in.base, &pidcast__update__descriptor,
+	          (ProtobufCMessage **)&u);
+	if (rv != EXIT_OK) {
+		return rv;
+	}
+	fprintf(stderr, PROG ": host %s, instance %016" PRIx64 ", seq %" PRIu64 ", %zu processes\n",
+	        u->host != NULL ? u->host : "-", u->instance_id, u->seq, u->n_upserts);
+	if (!q->json) {
+		pc_query_print_list_header(stdout);
+	}
+	if ((rv = pc_query_print_list(stdout, u->upserts, u->n_upserts, q->json)) != PC_OK) {
+		rv = print_failed("GetSnapshot", rv);
+	}
+	pidcast__update__free_unpacked(u, NULL);
+	return rv;
+}
+
+static int
+cmd_top(query *q, uint32_t n, Pidcast__TopRequest__By by)
+{
+	Pidcast__TopRequest in    = PIDCAST__TOP_REQUEST__INIT;
+	Pidcast__TopReply  *reply = NULL;
+	int                 rv;
+
+	in.has_n  = 1;
+	in.n      = n;
+	in.has_by = 1;
+	in.by     = by;
+	rv = call(q, "Top", &in.base, &pidcast__top_reply__descriptor, (ProtobufCMessage **)&reply);
+	if (rv != EXIT_OK) {
+		return rv;
+	}
+	if ((rv = pc_query_print_top(stdout, reply, q->json)) != PC_OK) {
+		rv = print_failed("Top", rv);
+	}
+	pidcast__top_reply__free_unpacked(reply, NULL);
+	return rv;
+}
+
+int
+main(int argc, char **argv)
+{
+	enum {
+		OPT_RPC = 256,
+		OPT_HOST,
+		OPT_TIMEOUT,
+		OPT_JSON,
+		OPT_NAME,
+		OPT_USER,
+		OPT_PPID,
+		OPT_BY
+	};
+	static const struct option opts[] = {
+		{ "rpc", required_argument, NULL, OPT_RPC },
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "ppid", required_argument, NULL, OPT_PPID },
+		{ "by", required_argument, NULL, OPT_BY },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	query                         q      = { .sock       = NNG_SOCKET_INITIALIZER,
+		                                 .url        = DEFAULT_RPC,
+		                                 .timeout_ms = DEFAULT_TIMEOUT };
+	Pidcast__ListProcessesRequest filter = PIDCAST__LIST_PROCESSES_REQUEST__INIT;
+	Pidcast__TopRequest__By       by     = PIDCAST__TOP_REQUEST__BY__CPU;
+	bool                          listf = false, byf = false;
+	int                           cmd;
+	uint32_t                      num = 0;
+	int                           c, nargs, rv;
+
+	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_RPC:
+			q.url = optarg;
+			break;
+		case OPT_HOST:
+			q.host = optarg;
+			break;
+		case OPT_TIMEOUT:
+			if ((q.timeout_ms = parse_time(optarg)) == 0) {
+				return bad_usage("invalid value '%s' for --timeout", optarg);
+			}
+			break;
+		case OPT_JSON:
+			q.json = true;
+			break;
+		case OPT_NAME:
+			filter.name_glob = optarg;
+			listf            = true;
+			break;
+		case OPT_USER:
+			filter.user = optarg;
+			listf       = true;
+			break;
+		case OPT_PPID:
+			if (parse_u32(optarg, &filter.ppid) != 0) {
+				return bad_usage("invalid value '%s' for --ppid", optarg);
+			}
+			filter.has_ppid = 1;
+			listf           = true;
+			break;
+		case OPT_BY:
+			if ((c = lookup(optarg, bys, 3)) < 0) {
+				return bad_usage("invalid value '%s' for --by: cpu, rss or io",
+				                 optarg);
+			}
+			by  = (Pidcast__TopRequest__By)c;
+			byf = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf(PROG " %s\n", PC_VERSION);
+			return EXIT_OK;
+		default:
+			fprintf(stderr, "Try '" PROG " --help'.\n");
+			return EXIT_ERR;
+		}
+	}
+	if (optind >= argc) {
+		return bad_usage("%s", "no command");
+	}
+	nargs = argc - optind - 1;
+	if ((cmd = lookup(argv[optind], cmds, 4)) < 0) {
+		return bad_usage("unknown command '%s'", argv[optind]);
+	}
+	if (nargs != (cmd == CMD_GET || cmd == CMD_TOP)) {
+		return bad_usage("wrong number of arguments for '%s'", cmds[cmd]);
+	}
+	if (nargs == 1 && (parse_u32(argv[optind + 1], &num) != 0 || num == 0)) {
+		return bad_usage(cmd == CMD_GET ? "invalid PID '%s'" : "invalid count '%s'",
+		                 argv[optind + 1]);
+	}
+	if (listf && cmd != CMD_LIST) {
+		return bad_usage("--name, --user and --ppid apply to list, not '%s'", cmds[cmd]);
+	}
+	if (byf && cmd != CMD_TOP) {
+		return bad_usage("--by applies to top, not '%s'", cmds[cmd]);
+	}
+	if (q.host != NULL && (cmd == CMD_SNAPSHOT || cmd == CMD_TOP)) {
+		return bad_usage("--host applies to get and list, not '%s'", cmds[cmd]);
+	}
+	if ((rv = connect_agent(&q)) == EXIT_OK) {
+		rv = cmd == CMD_GET    ? cmd_get(&q, num)
+		     : cmd == CMD_LIST ? cmd_list(&q, &filter)
+		     : cmd == CMD_TOP  ? cmd_top(&q, num, by)
+		                       : cmd_snapshot(&q);
+	}
+	nng_close(q.sock);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, PROG ": cannot write the output\n");
+		rv = EXIT_ERR;
+	}
+	return rv;
+}

@@ -1,0 +1,267 @@
+/* pc_sub_main.c: pidcast-sub, the live stream of an agent: a table on a
+ * terminal, or one JSON line an event. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/nng.h>
+
+#include "pc_buf.h"
+#include "pc_err.h"
+#include "pc_follow.h"
+#include "pc_glob.h"
+#include "pc_json.h"
+#include "pc_platform.h"
+#include "pc_rpc.h"
+#include "pc_update.h"
+
+#define TABLE_ROWS 30
+
+typedef struct sub {
+	bool        json;
+	bool        has_pid;
+	uint32_t    pid;
+	const char *name;
+	pc_buf      line;
+	pc_follow  *f;
+} sub;
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: pidcast-sub [options] [URL]\n"
+	        "\n"
+	        "Follows an agent's stream (default %s) and keeps an exact copy of\n"
+	        "its process table: a live table on a terminal, or JSON lines.\n"
+	        "\n"
+	        "options:\n"
+	        "  --rpc URL       the agent's query service, for resyncs (default: for\n"
+	        "                  tcp://HOST:PORT, tcp://HOST:PORT+1; else none)\n"
+	        "  --no-rpc        never ask for snapshots: recover from keyframes\n"
+	        "  --json          one JSON line an event: new, changed (changed fields\n"
+	        "                  only), exit\n"
+	        "  --pid PID       only this process\n"
+	        "  --name GLOB     only processes whose name matches\n"
+	        "  --updates N     exit after N updates (default 0: until stopped)\n"
+	        "  -h, --help      show this help and exit\n"
+	        "  -V, --version   print the version and exit\n",
+	        PC_DEFAULT_PUBLISH);
+}
+
+/* tcp://HOST:PORT -> tcp://HOST:PORT+1, the agent's default layout. */
+static char *
+derive_rpc(const char *url)
+{
+	nng_url *u;
+	char    *out = NULL;
+
+	if (nng_url_parse(&u, url) != 0) {
+		return NULL;
+	}
+	if (strcmp(u->u_scheme, "tcp") == 0 && u->u_port != NULL && atoi(u->u_port) > 0 &&
+	    atoi(u->u_port) < 65535 && (out = malloc(strlen(url) + 8)) != NULL) {
+		sprintf(out, "tcp://%s:%d", u->u_hostname, atoi(u->u_port) + 1);
+	}
+	nng_url_free(u);
+	return out;
+}
+
+static bool
+wanted(const sub *s, const pc_proc *p)
+{
+	return (!s->has_pid || p->pid == s->pid) &&
+	       (s->name == NULL || (p->name != NULL && pc_glob(s->name, p->name)));
+}
+
+static void
+on_event(void *arg, pc_event ev, const pc_proc *p, pc_mask mask)
+{
+	static const char *names[] = { "new", "changed", "exit" };
+	sub               *s       = arg;
+
+	if (!s->json || !wanted(s, p)) {
+		return;
+	}
+	pc_buf_reset(&s->line);
+	pc_buf_printf(&s->line, "{\"event\":\"%s\",\"host\":", names[ev]);
+	pc_json_str(&s->line, pc_replica_host(pc_follow_replica(s->f)));
+	pc_buf_add(&s->line, ",", 1);
+	/* The record's own object, without its opening brace. */
+	size_t at = s->line.len;
+	pc_json_proc(&s->line, p, ev == PC_EV_EXIT ? PC_BIT(PC_F_NAME) : mask);
+	if (s->line.err == PC_OK) {
+		memmove(s->line.data + at, s->line.data + at + 1, s->line.len - at);
+		s->line.len--;
+		fwrite(s->line.data, 1, s->line.len, stdout);
+		fputc('\n', stdout);
+	}
+}
+
+typedef struct row {
+	const pc_proc *p;
+	double         cpu;
+} row;
+
+static int
+by_cpu(const void *a, const void *b)
+{
+	const row *x = a, *y = b;
+
+	if (x->cpu != y->cpu) {
+		return x->cpu < y->cpu ? 1 : -1;
+	}
+	return x->p->pid < y->p->pid ? -1 : x->p->pid > y->p->pid;
+}
+
+/* The table, like top: sorted by CPU over the last tick. */
+static void
+print_table(sub *s, bool tty)
+{
+	pc_replica             *r  = pc_follow_replica(s->f);
+	const pc_follow_counts *st = pc_follow_stats(s->f);
+	size_t                  n = 0, cur = 0;
+	const pc_proc          *p;
+	row                    *rows = malloc((pc_replica_count(r) + 1) * sizeof(*rows));
+	double                  io;
+
+	if (rows == NULL) {
+		return;
+	}
+	while ((p = pc_replica_next(r, &cur)) != NULL) {
+		if (wanted(s, p)) {
+			rows[n].p = p;
+			pc_replica_rates(r, p, &rows[n].cpu, &io);
+			n++;
+		}
+	}
+	qsort(rows, n, sizeof(*rows), by_cpu);
+	if (tty) {
+		fputs("\033[H\033[2J", stdout);
+	}
+	printf("host %s  processes %zu  seq %" PRIu64 "  %s  gaps %" PRIu64 "  resyncs %" PRIu64
+	       "\n",
+	       pc_replica_host(r), pc_replica_count(r), pc_replica_seq(r),
+	       pc_replica_synced(r) ? "synced" : "RESYNCING", st->gaps, st->resyncs);
+	printf("%8s %8s %6s %10s %7s %-12s %s\n", "PID", "PPID", "CPU%", "RSS(MiB)", "THREADS",
+	       "USER", "NAME");
+	for (size_t i = 0; i < n && i < TABLE_ROWS; i++) {
+		p = rows[i].p;
+		printf("%8u %8u %6.1f %10.1f %7u %-12.12s %s\n", p->pid, p->ppid, rows[i].cpu,
+		       (double)p->rss_bytes / (1024.0 * 1024.0), p->threads,
+		       p->user ? p->user : "?", p->name ? p->name : "?");
+	}
+	if (!tty) {
+		putchar('\n');
+	}
+	fflush(stdout);
+	free(rows);
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { OPT_RPC = 256, OPT_NO_RPC, OPT_JSON, OPT_PID, OPT_NAME, OPT_UPDATES };
+	static const struct option opts[] = {
+		{ "rpc", required_argument, NULL, OPT_RPC },
+		{ "no-rpc", no_argument, NULL, OPT_NO_RPC },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "pid", required_argument, NULL, OPT_PID },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "updates", required_argument, NULL, OPT_UPDATES },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	pc_follow_opts o       = { .url = PC_DEFAULT_PUBLISH };
+	sub            s       = { 0 };
+	char          *derived = NULL, *end, err[256];
+	bool           no_rpc  = false, tty;
+	unsigned long  updates = 0;
+	uint64_t       seen    = 0;
+	int            c, rv;
+
+	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_RPC:
+			o.rpc_url = optarg;
+			break;
+		case OPT_NO_RPC:
+			no_rpc = true;
+			break;
+		case OPT_JSON:
+			s.json = true;
+			break;
+		case OPT_PID:
+			s.pid = (uint32_t)strtoul(optarg, &end, 10);
+			if (*end != '\0' || end == optarg) {
+				fprintf(stderr, "pidcast-sub: invalid --pid '%s'\n", optarg);
+				return 2;
+			}
+			s.has_pid = true;
+			break;
+		case OPT_NAME:
+			s.name = optarg;
+			break;
+		case OPT_UPDATES:
+			updates = strtoul(optarg, &end, 10);
+			if (*end != '\0' || end == optarg) {
+				fprintf(stderr, "pidcast-sub: invalid --updates '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("pidcast-sub %s\n", PC_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'pidcast-sub --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		o.url = argv[optind++];
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pidcast-sub: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (no_rpc) {
+		o.rpc_url = NULL;
+	} else if (o.rpc_url == NULL) {
+		o.rpc_url = derived = derive_rpc(o.url);
+	}
+	pc_catch_stop();
+	if ((rv = pc_follow_open(&s.f, &o, err, sizeof(err))) != PC_OK) {
+		fprintf(stderr, "pidcast-sub: %s\n", err);
+		pc_follow_close(s.f);
+		free(derived);
+		return 2;
+	}
+	tty = pc_stdout_is_tty();
+	while (!pc_stop_requested() && (updates == 0 || seen < updates)) {
+		uint64_t before = pc_follow_stats(s.f)->received;
+		rv              = pc_follow_poll(s.f, 200, on_event, &s);
+		if (rv != PC_OK && rv != PC_ETIMEDOUT) {
+			fprintf(stderr, "pidcast-sub: %s\n", pc_strerror(rv));
+			break;
+		}
+		if (pc_follow_stats(s.f)->received == before) {
+			continue;
+		}
+		seen++;
+		if (s.json) {
+			fflush(stdout);
+		} else if (pc_replica_synced(pc_follow_replica(s.f))) {
+			print_table(&s, tty);
+		}
+	}
+	pc_follow_close(s.f);
+	pc_buf_fini(&s.line);
+	free(derived);
+	return rv == PC_OK || rv == PC_ETIMEDOUT ? 0 : 1;
+}

@@ -1,0 +1,502 @@
+/* test_stream.c: a real agent process, real NNG sockets (tcp:// and
+ * ipc://), and the follower library that pidcast-sub uses: processes seen
+ * within two ticks, late join, loss and resync, agent restart, delta size,
+ * and an RPC server that survives bad requests. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "pc_codec.h"
+#include "pc_err.h"
+#include "pc_follow.h"
+#include "pc_platform.h"
+#include "pc_rpc.h"
+#include "pc_spawn.h"
+#include "pc_update.h"
+
+static const char *agent_path;
+static const char *child_path;
+static const char *nngcat_path;
+
+typedef struct fx {
+	char       pub[128];
+	char       rpc[128];
+	pc_child  *agent;
+	pc_child  *other; /* another process the test started, if any */
+	pc_follow *f;
+	nng_socket req;
+} fx;
+
+static int url_seq;
+
+/* Unique URLs for each test: tcp ports from our PID, or ipc paths. */
+static void
+make_urls(fx *x, bool tcp)
+{
+	unsigned base = 20000u + (pc_self_pid() % 2000u) * 20u + (unsigned)(url_seq++ % 10) * 2u;
+
+	if (tcp) {
+		snprintf(x->pub, sizeof(x->pub), "tcp://127.0.0.1:%u", base);
+		snprintf(x->rpc, sizeof(x->rpc), "tcp://127.0.0.1:%u", base + 1);
+	} else {
+		const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+		snprintf(x->pub, sizeof(x->pub), "ipc://%s/pc-%u-%u.pub", tmp, pc_self_pid(), base);
+		snprintf(x->rpc, sizeof(x->rpc), "ipc://%s/pc-%u-%u.rpc", tmp, pc_self_pid(), base);
+	}
+}
+
+static void
+start_agent(fx *x, const char *interval, const char *keyframe)
+{
+	const char *argv[] = { agent_path, "--publish",  x->pub,     "--rpc",
+		               x->rpc,     "--interval", interval,   "--keyframe",
+		               keyframe,   "--host",     "testhost", NULL };
+
+	x->agent = pc_child_start(argv);
+	assert_non_null(x->agent);
+}
+
+static void
+open_follower(fx *x, bool rpc, int recv_buf)
+{
+	pc_follow_opts o = { .url = x->pub, .rpc_url = rpc ? x->rpc : NULL, .recv_buf = recv_buf };
+	char           err[256];
+
+	assert_int_equal(pc_follow_open(&x->f, &o, err, sizeof(err)), PC_OK);
+}
+
+static void
+open_req(fx *x)
+{
+	assert_int_equal(nng_req0_open(&x->req), 0);
+	assert_int_equal(nng_socket_set_ms(x->req, NNG_OPT_RECVTIMEO, 3000), 0);
+	assert_int_equal(nng_dial(x->req, x->rpc, NULL, NNG_FLAG_NONBLOCK), 0);
+}
+
+static int
+teardown(void **state)
+{
+	fx *x = *state;
+
+	pc_follow_close(x->f);
+	nng_close(x->req);
+	if (x->agent != NULL) {
+		pc_child_kill(x->agent);
+	}
+	if (x->other != NULL) {
+		pc_child_kill(x->other);
+	}
+	/* A killed agent leaves its ipc sockets behind. */
+	if (strncmp(x->pub, "ipc://", 6) == 0) {
+		remove(x->pub + 6);
+		remove(x->rpc + 6);
+	}
+	free(x);
+	return 0;
+}
+
+static int
+setup(void **state)
+{
+	*state = calloc(1, sizeof(fx));
+	return *state == NULL;
+}
+
+/* Polls until the follower has received n more frames. */
+static void
+receive(fx *x, uint64_t n)
+{
+	uint64_t want = pc_follow_stats(x->f)->received + n;
+
+	for (int i = 0; i < 100 && pc_follow_stats(x->f)->received < want; i++) {
+		int rv = pc_follow_poll(x->f, 100, NULL, NULL);
+		assert_true(rv == PC_OK || rv == PC_ETIMEDOUT);
+	}
+	assert_true(pc_follow_stats(x->f)->received >= want);
+}
+
+static void
+wait_synced(fx *x)
+{
+	for (int i = 0; i < 100 && !pc_replica_synced(pc_follow_replica(x->f)); i++) {
+		pc_follow_poll(x->f, 100, NULL, NULL);
+	}
+	assert_true(pc_replica_synced(pc_follow_replica(x->f)));
+}
+
+static Pidcast__Update *
+snapshot(fx *x)
+{
+	Pidcast__GetSnapshotRequest in  = PIDCAST__GET_SNAPSHOT_REQUEST__INIT;
+	ProtobufCMessage           *out = NULL;
+	char                        msg[256];
+	int                         status = -1;
+
+	assert_int_equal(pc_rpc_call(x->req, "GetSnapshot", &in.base, &pidcast__update__descriptor,
+	                             &out, &status, msg, sizeof(msg)),
+	                 PC_OK);
+	assert_int_equal(status, PIDCAST__STATUS_CODE__OK);
+	return (Pidcast__Update *)out;
+}
+
+/* The follower's table equals the agent's snapshot, field by field, at the
+ * same sequence number. Ticks move on, so catch one tick exactly. */
+static void
+assert_equals_agent(fx *x)
+{
+	for (int attempt = 0; attempt < 50; attempt++) {
+		Pidcast__Update *s = snapshot(x);
+		pc_replica      *r = pc_follow_replica(x->f);
+
+		while (pc_replica_seq(r) < s->seq &&
+		       pc_follow_poll(x->f, 300, NULL, NULL) == PC_OK) {
+		}
+		if (pc_replica_seq(r) != s->seq || !pc_replica_synced(r)) {
+			pidcast__update__free_unpacked(s, NULL);
+			continue;
+		}
+		assert_int_equal(pc_replica_instance(r), s->instance_id);
+		assert_string_equal(pc_replica_host(r), "testhost");
+		assert_int_equal(pc_replica_count(r), s->n_upserts);
+		for (size_t i = 0; i < s->n_upserts; i++) {
+			pc_proc want = { 0 };
+			pc_mask mask;
+			assert_int_equal(pc_codec_proc_from_msg(s->upserts[i], &want, &mask),
+			                 PC_OK);
+			const pc_proc *got = pc_replica_get(r, want.pid);
+			assert_non_null(got);
+			assert_int_equal(got->create_time_ms, want.create_time_ms);
+			assert_int_equal(pc_proc_diff(got, &want) & mask, 0);
+			pc_proc_clear(&want);
+		}
+		pidcast__update__free_unpacked(s, NULL);
+		return;
+	}
+	fail_msg("never caught the follower at the snapshot's sequence");
+}
+
+/* A process the test starts is seen within two ticks, and so is its exit. */
+static void
+sees_start_and_exit(fx *x)
+{
+	const char *argv[] = { child_path, NULL };
+	char        line[64];
+	pc_child   *child;
+	uint32_t    pid;
+	int         n;
+
+	start_agent(x, "200ms", "30");
+	open_follower(x, true, 0);
+	wait_synced(x);
+	receive(x, 1);
+	child = x->other = pc_child_start(argv);
+	assert_non_null(child);
+	assert_int_equal(pc_child_read_line(child, line, sizeof(line)), 0);
+	pid = pc_child_pid(child);
+	for (n = 0; n < 2 && pc_replica_get(pc_follow_replica(x->f), pid) == NULL; n++) {
+		receive(x, 1);
+	}
+	assert_non_null(pc_replica_get(pc_follow_replica(x->f), pid));
+	assert_int_equal(pc_replica_get(pc_follow_replica(x->f), pid)->ppid, pc_self_pid());
+	x->other = NULL;
+	int st   = pc_child_wait(child);
+	assert_int_equal(st, 0);
+	for (n = 0; n < 2 && pc_replica_get(pc_follow_replica(x->f), pid) != NULL; n++) {
+		receive(x, 1);
+	}
+	assert_null(pc_replica_get(pc_follow_replica(x->f), pid));
+}
+
+static void
+test_start_and_exit_tcp(void **state)
+{
+	make_urls(*state, true);
+	sees_start_and_exit(*state);
+}
+
+static void
+test_start_and_exit_ipc(void **state)
+{
+	make_urls(*state, false);
+	sees_start_and_exit(*state);
+}
+
+/* A subscriber that joins late resyncs over RPC and equals the agent. */
+static void
+test_late_subscriber_converges(void **state)
+{
+	fx *x = *state;
+
+	make_urls(x, true);
+	start_agent(x, "100ms", "1000");
+	open_req(x);
+	pc_sleep_ms(700); /* several deltas gone by, no keyframe soon */
+	open_follower(x, true, 0);
+	wait_synced(x);
+	assert_true(pc_follow_stats(x->f)->resyncs >= 1);
+	assert_equals_agent(x);
+}
+
+/* A subscriber too slow for the stream (a queue of one message, paused)
+ * loses updates, sees the gap, resyncs, and equals the agent again. */
+static void
+test_lossy_subscriber_resyncs(void **state)
+{
+	fx *x = *state;
+
+	make_urls(x, false);
+	start_agent(x, "50ms", "1000");
+	open_req(x);
+	open_follower(x, true, 1);
+	wait_synced(x);
+	receive(x, 3);
+	uint64_t gaps = pc_follow_stats(x->f)->gaps, resyncs = pc_follow_stats(x->f)->resyncs;
+	pc_sleep_ms(1000); /* paused: ~20 ticks, the queue keeps one */
+	receive(x, 3);
+	assert_true(pc_follow_stats(x->f)->gaps > gaps);
+	assert_true(pc_follow_stats(x->f)->resyncs > resyncs);
+	assert_equals_agent(x);
+}
+
+/* Without RPC, a subscriber recovers from the next keyframe. */
+static void
+test_recovers_from_keyframe_without_rpc(void **state)
+{
+	fx *x = *state;
+
+	make_urls(x, true);
+	start_agent(x, "50ms", "10");
+	open_req(x); /* only for the test's own comparison */
+	open_follower(x, false, 0);
+	wait_synced(x);
+	assert_int_equal(pc_follow_stats(x->f)->resyncs, 0);
+	assert_equals_agent(x);
+}
+
+/* The agent restarts under the subscriber: a new instance id, a resync. */
+static void
+test_agent_restart_detected(void **state)
+{
+	fx      *x = *state;
+	uint64_t first;
+
+	make_urls(x, true);
+	start_agent(x, "100ms", "1000");
+	open_req(x);
+	open_follower(x, true, 0);
+	wait_synced(x);
+	first = pc_replica_instance(pc_follow_replica(x->f));
+	pc_child_kill(x->agent);
+	x->agent = NULL;
+	pc_sleep_ms(200);
+	start_agent(x, "100ms", "1000");
+	for (int i = 0; i < 100 && pc_replica_instance(pc_follow_replica(x->f)) == first; i++) {
+		pc_follow_poll(x->f, 100, NULL, NULL);
+	}
+	assert_true(pc_replica_instance(pc_follow_replica(x->f)) != first);
+	assert_equals_agent(x);
+}
+
+/* Frame sizes, straight off a SUB socket: deltas are far smaller than a
+ * keyframe on a quiet host. */
+static void
+test_delta_smaller_than_keyframe(void **state)
+{
+	fx        *x = *state;
+	nng_socket sub;
+	size_t     key = 0, delta_max = 0, deltas = 0;
+
+	make_urls(x, false);
+	start_agent(x, "100ms", "5");
+	assert_int_equal(nng_sub0_open(&sub), 0);
+	assert_int_equal(nng_socket_set(sub, NNG_OPT_SUB_SUBSCRIBE, "pc/testhost/", 12), 0);
+	assert_int_equal(nng_socket_set_ms(sub, NNG_OPT_RECVTIMEO, 3000), 0);
+	assert_int_equal(nng_dial(sub, x->pub, NULL, NNG_FLAG_NONBLOCK), 0);
+	for (int i = 0; i < 12; i++) {
+		Pidcast__Update *u;
+		void            *buf;
+		size_t           len;
+		assert_int_equal(nng_recv(sub, &buf, &len, NNG_FLAG_ALLOC), 0);
+		assert_int_equal(pc_update_parse(buf, len, &u), PC_OK);
+		if (u->kind == PIDCAST__UPDATE__KIND__KEYFRAME) {
+			key = len;
+		} else {
+			delta_max = len > delta_max ? len : delta_max;
+			deltas++;
+		}
+		pidcast__update__free_unpacked(u, NULL);
+		nng_free(buf, len);
+	}
+	nng_close(sub);
+	print_message("keyframe %zu bytes, largest of %zu deltas %zu bytes\n", key, deltas,
+	              delta_max);
+	assert_true(key > 0 && deltas > 0);
+	assert_true(delta_max * 4 < key);
+}
+
+static int
+raw_call(fx *x, const void *req, size_t len)
+{
+	void           *buf;
+	size_t          n;
+	Pidcast__Reply *r;
+	int             status;
+
+	assert_int_equal(nng_send(x->req, (void *)req, len, 0), 0);
+	assert_int_equal(nng_recv(x->req, &buf, &n, NNG_FLAG_ALLOC), 0);
+	r = pidcast__reply__unpack(NULL, n, buf);
+	nng_free(buf, n);
+	assert_non_null(r);
+	assert_true(r->has_status);
+	status = r->status;
+	if (status != PIDCAST__STATUS_CODE__OK) {
+		assert_non_null(r->message);
+		assert_true(strlen(r->message) > 0);
+	}
+	pidcast__reply__free_unpacked(r, NULL);
+	return status;
+}
+
+/* Garbage, a truncated request, an unknown method and a bad payload get
+ * clear errors, and the server goes on answering. */
+static void
+test_rpc_survives_bad_requests(void **state)
+{
+	fx                        *x         = *state;
+	static const uint8_t       garbage[] = { 0xff, 0x00, 0x13, 0x37, 0xde, 0xad, 0xbe, 0xef };
+	Pidcast__Request           r         = PIDCAST__REQUEST__INIT;
+	Pidcast__GetProcessRequest gp        = PIDCAST__GET_PROCESS_REQUEST__INIT;
+	uint8_t                    buf[256], payload[32];
+	size_t                     n;
+	ProtobufCMessage          *out;
+	char                       msg[256];
+	int                        status;
+
+	make_urls(x, true);
+	start_agent(x, "100ms", "30");
+	open_req(x);
+	pc_sleep_ms(300);
+	assert_int_equal(raw_call(x, garbage, sizeof(garbage)),
+	                 PIDCAST__STATUS_CODE__INVALID_ARGUMENT);
+
+	r.method = "Bogus";
+	n        = pidcast__request__pack(&r, buf);
+	assert_int_equal(raw_call(x, buf, n), PIDCAST__STATUS_CODE__UNIMPLEMENTED);
+
+	gp.has_pid     = 1;
+	gp.pid         = pc_child_pid(x->agent);
+	r.method       = "GetProcess";
+	r.has_payload  = 1;
+	r.payload.data = payload;
+	r.payload.len  = pidcast__get_process_request__pack(&gp, payload);
+	n              = pidcast__request__pack(&r, buf);
+	assert_int_equal(raw_call(x, buf, n - 1), PIDCAST__STATUS_CODE__INVALID_ARGUMENT);
+	payload[0]    = 0xff; /* a payload that does not decode */
+	r.payload.len = 1;
+	n             = pidcast__request__pack(&r, buf);
+	assert_int_equal(raw_call(x, buf, n), PIDCAST__STATUS_CODE__INVALID_ARGUMENT);
+
+	/* Still serving: the agent finds itself, and not a PID that is not. */
+	assert_int_equal(pc_rpc_call(x->req, "GetProcess", &gp.base,
+	                             &pidcast__get_process_reply__descriptor, &out, &status, msg,
+	                             sizeof(msg)),
+	                 PC_OK);
+	assert_int_equal(status, PIDCAST__STATUS_CODE__OK);
+	Pidcast__GetProcessReply *reply = (Pidcast__GetProcessReply *)out;
+	assert_int_equal(reply->process->pid, pc_child_pid(x->agent));
+	assert_string_equal(reply->host, "testhost");
+	protobuf_c_message_free_unpacked(out, NULL);
+	gp.pid = 0x7ffffff0u;
+	assert_int_equal(pc_rpc_call(x->req, "GetProcess", &gp.base,
+	                             &pidcast__get_process_reply__descriptor, &out, &status, msg,
+	                             sizeof(msg)),
+	                 PC_OK);
+	assert_int_equal(status, PIDCAST__STATUS_CODE__NOT_FOUND);
+	assert_null(out);
+}
+
+/* The agent refuses to start, clearly, on an address in use. */
+static void
+test_agent_fails_on_address_in_use(void **state)
+{
+	fx *x = *state;
+
+	make_urls(x, true);
+	start_agent(x, "100ms", "30");
+	pc_sleep_ms(300);
+	const char *argv[] = {
+		agent_path, "--publish", x->pub, "--rpc", "tcp://127.0.0.1:1", NULL
+	};
+	x->other = pc_child_start(argv);
+	assert_non_null(x->other);
+	int st   = pc_child_wait(x->other);
+	x->other = NULL;
+	assert_int_equal(st, 1);
+}
+
+/* nngcat, knowing nothing of pidcast, receives one message a tick. */
+static void
+test_nngcat_gets_one_message_a_tick(void **state)
+{
+	fx         *x = *state;
+	static char line[1 << 20]; /* a keyframe is one line */
+	int         lines = 0;
+	uint64_t    t0;
+
+	make_urls(x, true);
+	start_agent(x, "200ms", "30");
+	pc_sleep_ms(300);
+	const char *argv[] = { nngcat_path, "--sub",  "--connect", x->pub, "--subscribe", "pc/",
+		               "--format",  "quoted", "--count",   "6",    NULL };
+	t0                 = pc_clock_mono_us();
+	x->other           = pc_child_start(argv);
+	assert_non_null(x->other);
+	while (pc_child_read_line(x->other, line, sizeof(line)) == 0) {
+		assert_memory_equal(line, "\"pc/testhost/\\x00", 17);
+		lines++;
+	}
+	int st   = pc_child_wait(x->other);
+	x->other = NULL;
+	assert_int_equal(st, 0);
+	uint64_t ms = (pc_clock_mono_us() - t0) / 1000u;
+	print_message("6 messages in %llu ms at one tick every 200 ms\n", (unsigned long long)ms);
+	assert_int_equal(lines, 6);
+	/* Six messages span at least five ticks: not two a tick, none missed. */
+	assert_true(ms >= 950 && ms <= 2500);
+}
+
+int
+main(int argc, char **argv)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_start_and_exit_tcp),
+		T(test_start_and_exit_ipc),
+		T(test_late_subscriber_converges),
+		T(test_lossy_subscriber_resyncs),
+		T(test_recovers_from_keyframe_without_rpc),
+		T(test_agent_restart_detected),
+		T(test_delta_smaller_than_keyframe),
+		T(test_rpc_survives_bad_requests),
+		T(test_agent_fails_on_address_in_use),
+		T(test_nngcat_gets_one_message_a_tick),
+	};
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: test_stream AGENT PC_CHILD NNGCAT\n");
+		return 2;
+	}
+	agent_path  = argv[1];
+	child_path  = argv[2];
+	nngcat_path = argv[3];
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
