@@ -46,6 +46,7 @@ typedef struct pent {
 	const char *user; /* owned by the uid cache */
 	bool        static_partial;
 	bool        kernel;
+	uint8_t     denied; /* bit per file that the OS refused */
 } pent;
 
 typedef struct procfs {
@@ -93,6 +94,9 @@ read_file(procfs *p, pent *e, int which)
 	ssize_t n;
 	int     fd;
 
+	if (e->denied & (1u << which)) {
+		return -EACCES; /* refused once: permissions do not change back */
+	}
 	if (e->fd[which] >= 0) {
 		n = pread(e->fd[which], p->buf, sizeof(p->buf) - 1, 0);
 		if (n >= 0) {
@@ -107,13 +111,16 @@ read_file(procfs *p, pent *e, int which)
 		p->fds_held--;
 	}
 	snprintf(path, sizeof(path), "%u/%s", e->pid, file_names[which]);
-	if ((fd = openat(p->proc_fd, path, O_RDONLY | O_CLOEXEC)) < 0) {
-		return -errno;
-	}
-	n = pread(fd, p->buf, sizeof(p->buf) - 1, 0);
+	fd = openat(p->proc_fd, path, O_RDONLY | O_CLOEXEC);
+	n  = fd >= 0 ? pread(fd, p->buf, sizeof(p->buf) - 1, 0) : -1;
 	if (n < 0) {
 		int err = errno;
-		close(fd);
+		if (fd >= 0) {
+			close(fd);
+		}
+		if (err == EACCES || err == EPERM) {
+			e->denied |= 1u << which;
+		}
 		return -err;
 	}
 	p->buf[n] = '\0';
