@@ -31,6 +31,21 @@ keyframe_hook(void *arg)
 	((pc_agent *)arg)->keyframe_asked = true;
 }
 
+/* A new subscriber or aggregator on the PUB socket: publish a keyframe next
+ * tick, so that one with no RPC path (an aggregator the agent dialed) need
+ * not wait up to K ticks. */
+static void
+on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	pc_agent *a = arg;
+
+	(void)p;
+	(void)ev;
+	nng_mtx_lock(a->lock);
+	a->keyframe_asked = true;
+	nng_mtx_unlock(a->lock);
+}
+
 static int
 listen_on(pc_agent *a, nng_socket s, const char *url, const char *what)
 {
@@ -47,7 +62,9 @@ listen_on(pc_agent *a, nng_socket s, const char *url, const char *what)
 int
 pc_agent_start(pc_agent *a, const pc_agent_opts *o)
 {
-	pc_service_hooks hooks = { a, stats_hook, keyframe_hook };
+	pc_service_hooks hooks = { .arg              = a,
+		                   .stats_for_pids   = stats_hook,
+		                   .request_keyframe = keyframe_hook };
 	int              rv;
 
 	memset(a, 0, sizeof(*a));
@@ -71,10 +88,19 @@ pc_agent_start(pc_agent *a, const pc_agent_opts *o)
 	if ((rv = nng_pub0_open(&a->pub)) != 0 || (rv = nng_rep0_open(&a->rep)) != 0) {
 		return fail(a, pc_nng_err(rv), "sockets", nng_strerror(rv));
 	}
-	nng_socket_set_size(a->rep, NNG_OPT_RECVMAXSZ, PC_RPC_MAX_REQUEST);
+	nng_socket_set_size(a->rep, NNG_OPT_RECVMAXSZ, PC_RPC_MAX_RECV);
+	nng_pipe_notify(a->pub, NNG_PIPE_EV_ADD_POST, on_pipe, a);
 	if ((rv = listen_on(a, a->pub, o->publish_url, "publish")) != PC_OK ||
 	    (rv = listen_on(a, a->rep, o->rpc_url, "rpc")) != PC_OK) {
 		return rv;
+	}
+	/* The aggregator may be down or not up yet: the dial retries in the
+	 * background, and the stream flows whenever it is there. */
+	if (o->aggregator != NULL &&
+	    (rv = nng_dial(a->pub, o->aggregator, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "cannot dial %s: %s", o->aggregator, nng_strerror(rv));
+		return fail(a, PC_EADDR, "aggregator", msg);
 	}
 	if ((rv = pc_rpc_server_start(a->rep, pc_service_base(a->svc), PC_RPC_WORKERS, &a->rpc)) !=
 	    PC_OK) {
@@ -120,12 +146,13 @@ pc_agent_tick(pc_agent *a)
 	if (rv == PC_OK) {
 		a->seq++;
 		a->keyframe_asked = false;
-	}
-	nng_mtx_unlock(a->lock);
-	if (rv != PC_OK) {
+	} else {
 		/* The next update must not look contiguous with a lost one. */
 		pc_replica_desync(a->local);
 		a->keyframe_asked = true;
+	}
+	nng_mtx_unlock(a->lock);
+	if (rv != PC_OK) {
 		return fail(a, rv, "tick", pc_strerror(rv));
 	}
 	/* PUB never blocks: a slow subscriber loses messages, and its replica

@@ -16,14 +16,13 @@
 #include "pc_service.h"
 #include "pc_update.h"
 
-#define PC_DEFAULT_PUBLISH "tcp://127.0.0.1:7450"
-#define PC_DEFAULT_RPC     "tcp://127.0.0.1:7451"
-#define PC_RPC_WORKERS     8
+#define PC_RPC_WORKERS 8
 
 typedef struct pc_agent_opts {
 	const char *publish_url;
 	const char *rpc_url;
-	const char *host; /* NULL: the host's name */
+	const char *host;       /* NULL: the host's name */
+	const char *aggregator; /* also dial this aggregator; NULL: none */
 	const char *probe;
 	uint32_t    interval_ms;
 	uint32_t    keyframe_every; /* ticks */

@@ -28,6 +28,8 @@ usage(FILE *out)
 	        "  --interval TIME    tick period: 1s, 250ms, 0.5 (seconds) (default 1s)\n"
 	        "  --keyframe N       a full keyframe every N ticks (default 30)\n"
 	        "  --host NAME        host name in the stream (default: this host's)\n"
+	        "  --aggregator URL   also send the stream to a pidcast-aggregator listening\n"
+	        "                     there (e.g. tcp://collector:7460; retried until it is up)\n"
 	        "  --probe NAME       probe backend (default %s; available:",
 	        PC_DEFAULT_PUBLISH, PC_DEFAULT_RPC, pc_probe_backends[0]->name);
 	for (int i = 0; pc_probe_backends[i] != NULL; i++) {
@@ -143,6 +145,7 @@ main(int argc, char **argv)
 		OPT_DB_MEM,
 		OPT_DB_CPU,
 		OPT_TICKS,
+		OPT_AGGREGATOR,
 	};
 	static const struct option opts[] = {
 		{ "once", no_argument, NULL, OPT_ONCE },
@@ -156,6 +159,7 @@ main(int argc, char **argv)
 		{ "deadband-mem", required_argument, NULL, OPT_DB_MEM },
 		{ "deadband-cpu", required_argument, NULL, OPT_DB_CPU },
 		{ "ticks", required_argument, NULL, OPT_TICKS },
+		{ "aggregator", required_argument, NULL, OPT_AGGREGATOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -219,6 +223,9 @@ main(int argc, char **argv)
 			if (parse_u64(optarg, &ticks) != 0) {
 				return bad_value("--ticks", optarg);
 			}
+			break;
+		case OPT_AGGREGATOR:
+			o.aggregator = optarg;
 			break;
 		case 'h':
 			usage(stdout);

@@ -25,6 +25,7 @@ struct pc_follow {
 	pc_follow_counts st;
 	uint64_t         heard_us;  /* the last frame that decoded */
 	uint64_t         resync_us; /* the last resync attempt */
+	bool             resync_ok; /* whether it worked */
 };
 
 int
@@ -109,6 +110,7 @@ pc_follow_resync(pc_follow *f, pc_replica_cb cb, void *arg)
 	if (out != NULL) {
 		protobuf_c_message_free_unpacked(out, NULL);
 	}
+	f->resync_ok = rv == PC_OK;
 	if (rv != PC_OK) {
 		f->st.resync_failures++;
 		return rv;
@@ -187,7 +189,11 @@ pc_follow_poll(pc_follow *f, int timeout_ms, pc_replica_cb cb, void *arg)
 	case PC_GAP:
 	case PC_NEED_SYNC:
 		f->st.gaps++;
-		pc_follow_resync(f, cb, arg); /* without RPC: wait for a keyframe */
+		/* Without RPC, or while it keeps failing (at most one try a
+		 * second), wait for a keyframe instead. */
+		if (f->has_rpc && (f->resync_ok || pc_clock_mono_us() - f->resync_us >= 1000000u)) {
+			pc_follow_resync(f, cb, arg);
+		}
 		break;
 	}
 	return PC_OK;

@@ -15,8 +15,12 @@
 
 #define PC_DEFAULT_RPC "tcp://127.0.0.1:7451" /* the agent's query service */
 
-/* Requests larger than this are refused before they are decoded. */
+/* Requests larger than this are refused before they are decoded, with a
+ * RESOURCE_EXHAUSTED reply; past PC_RPC_MAX_RECV the REP socket drops them
+ * unread (NNG closes that connection), so that a peer cannot make the
+ * server buffer without bound. */
 #define PC_RPC_MAX_REQUEST (1024 * 1024)
+#define PC_RPC_MAX_RECV    (4 * PC_RPC_MAX_REQUEST)
 
 /* Inside a method: report an error; then call the closure with NULL. */
 void pc_rpc_fail(void *closure_data, int status, const char *fmt, ...) PC_PRINTF(3, 4);

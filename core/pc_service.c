@@ -57,13 +57,12 @@ pick(pc_service *s, const char *host, void *cd)
 		pc_rpc_fail(cd, NOT_FOUND, "no host '%.64s'", host);
 		return NULL;
 	}
-	if (s->n_reps == 1 && pc_replica_seq(s->reps[0]) > 0) {
-		return s->reps[0];
-	}
-	if (s->n_reps == 0 || pc_replica_seq(s->reps[0]) == 0) {
+	if (s->n_reps > 1) {
+		pc_rpc_fail(cd, BAD, "%zu hosts: name one", s->n_reps);
+	} else if (s->n_reps == 0 || pc_replica_seq(s->reps[0]) == 0) {
 		pc_rpc_fail(cd, UNAVAILABLE, "no process table yet");
 	} else {
-		pc_rpc_fail(cd, BAD, "%zu hosts: name one", s->n_reps);
+		return s->reps[0];
 	}
 	return NULL;
 }
@@ -272,7 +271,7 @@ get_snapshot(Pidcast__Agent_Service *b, const Pidcast__GetSnapshotRequest *in,
 	pc_replica *r;
 
 	nng_mtx_lock(s->lock);
-	if ((r = pick(s, NULL, cd)) != NULL) {
+	if ((r = pick(s, in->host, cd)) != NULL) {
 		pc_update_hdr h = {
 			.host        = pc_replica_host(r),
 			.instance_id = pc_replica_instance(r),
@@ -353,6 +352,50 @@ top(Pidcast__Agent_Service *b, const Pidcast__TopRequest *in, Pidcast__TopReply_
 	free(entries);
 	free(eptrs);
 	free(hits);
+}
+
+static void
+list_hosts(Pidcast__Agent_Service *b, const Pidcast__ListHostsRequest *in,
+           Pidcast__ListHostsReply_Closure closure, void *cd)
+{
+	pc_service             *s     = SVC(b);
+	Pidcast__ListHostsReply reply = PIDCAST__LIST_HOSTS_REPLY__INIT;
+	Pidcast__HostInfo      *info;
+	Pidcast__HostInfo     **ptrs;
+
+	(void)in;
+	nng_mtx_lock(s->lock);
+	info = calloc(s->n_reps + 1, sizeof(*info));
+	ptrs = calloc(s->n_reps + 1, sizeof(*ptrs));
+	if (info == NULL || ptrs == NULL) {
+		pc_rpc_fail(cd, EXHAUSTED, "out of memory");
+	} else {
+		for (size_t i = 0; i < s->n_reps; i++) {
+			const pc_replica *r     = s->reps[i];
+			Pidcast__HostInfo init  = PIDCAST__HOST_INFO__INIT;
+			info[i]                 = init;
+			info[i].host            = (char *)pc_replica_host(r);
+			info[i].has_instance_id = 1;
+			info[i].instance_id     = pc_replica_instance(r);
+			info[i].has_up          = 1;
+			info[i].up = s->hooks.host_up == NULL || s->hooks.host_up(s->hooks.arg, r);
+			info[i].has_seq            = 1;
+			info[i].seq                = pc_replica_seq(r);
+			info[i].has_last_update_ms = 1;
+			info[i].last_update_ms     = pc_replica_time_ms(r);
+			info[i].has_processes      = 1;
+			info[i].processes          = (uint32_t)pc_replica_count(r);
+			info[i].has_synced         = 1;
+			info[i].synced             = pc_replica_synced(r);
+			ptrs[i]                    = &info[i];
+		}
+		reply.hosts   = ptrs;
+		reply.n_hosts = s->n_reps;
+		closure(&reply, cd);
+	}
+	nng_mtx_unlock(s->lock);
+	free(info);
+	free(ptrs);
 }
 
 int

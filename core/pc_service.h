@@ -4,6 +4,7 @@
 #ifndef PC_SERVICE_H
 #define PC_SERVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,8 @@ typedef struct pc_service_hooks {
 	void *arg;
 	int (*stats_for_pids)(void *arg, const uint32_t *pids, size_t n, pc_snapshot *out);
 	void (*request_keyframe)(void *arg);
+	/* Whether a host is up (the aggregator's liveness); NULL: always. */
+	bool (*host_up)(void *arg, const pc_replica *r);
 } pc_service_hooks;
 
 typedef struct pc_service pc_service;

@@ -11,12 +11,12 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "pc_err.h"
+#include "pc_json.h"
 #include "pc_query_print.h"
 #include "pc_rpc.h"
 #include "pidcast.pb-c.h"
 
 #define PROG            "pidcast-query"
-#define DEFAULT_RPC     "tcp://127.0.0.1:7451"
 #define DEFAULT_TIMEOUT 3000               /* ms */
 #define RESEND_MS       (24 * 3600 * 1000) /* one try: the timeout decides, not retries */
 
@@ -47,11 +47,13 @@ usage(FILE *out)
 	        "    --ppid P           children of process P\n"
 	        "  snapshot           the agent's whole table; host, instance and seq on stderr\n"
 	        "  top N              the N busiest processes (N from 1)\n"
+	        "  hosts              the hosts an aggregator follows: up, synced, processes\n"
 	        "    --by cpu|rss|io    ranked by CPU, memory or I/O rate (default cpu)\n"
 	        "\n"
 	        "options:\n"
 	        "  --rpc URL          the agent's RPC address (default %s)\n"
-	        "  --host NAME        with get and list: which host, for an aggregator\n"
+	        "  --host NAME        with get, list and snapshot: which host, for an\n"
+	        "                     aggregator\n"
 	        "                     (default: the only one)\n"
 	        "  --timeout TIME     wait this long for each answer: 3s, 500ms, 0.5\n"
 	        "                     (seconds) (default 3s)\n"
@@ -61,7 +63,7 @@ usage(FILE *out)
 	        "\n"
 	        "Exit status: 0 on success, 1 when the process or host is not found,\n"
 	        "2 on any other error (bad usage, agent unreachable, error reply).\n",
-	        DEFAULT_RPC);
+	        PC_DEFAULT_RPC);
 }
 
 static int
@@ -74,8 +76,8 @@ bad_usage(const char *fmt, const char *arg)
 }
 
 /* The commands and the names of --by, in the order of their enums. */
-enum { CMD_GET, CMD_LIST, CMD_SNAPSHOT, CMD_TOP };
-static const char *const cmds[] = { "get", "list", "snapshot", "top" };
+enum { CMD_GET, CMD_LIST, CMD_SNAPSHOT, CMD_TOP, CMD_HOSTS };
+static const char *const cmds[] = { "get", "list", "snapshot", "top", "hosts" };
 static const char *const bys[]  = { "cpu", "rss", "io" }; /* Pidcast__TopRequest__By */
 
 static int
@@ -248,8 +250,9 @@ cmd_snapshot(query *q)
 	Pidcast__Update            *u  = NULL;
 	int                         rv;
 
-	rv = call(q, "GetSnapshot", &in.base, &pidcast__update__descriptor,
-	          (ProtobufCMessage **)&u);
+	in.host = (char *)q->host;
+	rv      = call(q, "GetSnapshot", &in.base, &pidcast__update__descriptor,
+	               (ProtobufCMessage **)&u);
 	if (rv != EXIT_OK) {
 		return rv;
 	}
@@ -287,6 +290,45 @@ cmd_top(query *q, uint32_t n, Pidcast__TopRequest__By by)
 	return rv;
 }
 
+/* The hosts an aggregator follows (an agent lists itself). */
+static int
+cmd_hosts(query *q)
+{
+	Pidcast__ListHostsRequest in    = PIDCAST__LIST_HOSTS_REQUEST__INIT;
+	Pidcast__ListHostsReply  *reply = NULL;
+	int                       rv;
+
+	rv = call(q, "ListHosts", &in.base, &pidcast__list_hosts_reply__descriptor,
+	          (ProtobufCMessage **)&reply);
+	if (rv != EXIT_OK) {
+		return rv;
+	}
+	if (!q->json) {
+		printf("%-24s %-4s %-6s %9s %12s %16s\n", "HOST", "UP", "SYNCED", "PROCS", "SEQ",
+		       "INSTANCE");
+	}
+	for (size_t i = 0; i < reply->n_hosts; i++) {
+		const Pidcast__HostInfo *h = reply->hosts[i];
+		if (q->json) {
+			pc_buf name = { 0 };
+			pc_json_str(&name, h->host != NULL ? h->host : "");
+			printf("{\"host\":%s,\"up\":%s,\"synced\":%s,\"processes\":%u,"
+			       "\"seq\":%" PRIu64 ",\"instance_id\":\"%016" PRIx64
+			       "\",\"last_update_ms\":%" PRIu64 "}\n",
+			       name.err == PC_OK ? name.data : "null", h->up ? "true" : "false",
+			       h->synced ? "true" : "false", h->processes, h->seq, h->instance_id,
+			       h->last_update_ms);
+			pc_buf_fini(&name);
+		} else {
+			printf("%-24s %-4s %-6s %9u %12" PRIu64 " %016" PRIx64 "\n",
+			       h->host ? h->host : "", h->up ? "yes" : "no",
+			       h->synced ? "yes" : "no", h->processes, h->seq, h->instance_id);
+		}
+	}
+	pidcast__list_hosts_reply__free_unpacked(reply, NULL);
+	return EXIT_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -314,7 +356,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	query                         q      = { .sock       = NNG_SOCKET_INITIALIZER,
-		                                 .url        = DEFAULT_RPC,
+		                                 .url        = PC_DEFAULT_RPC,
 		                                 .timeout_ms = DEFAULT_TIMEOUT };
 	Pidcast__ListProcessesRequest filter = PIDCAST__LIST_PROCESSES_REQUEST__INIT;
 	Pidcast__TopRequest__By       by     = PIDCAST__TOP_REQUEST__BY__CPU;
@@ -377,7 +419,7 @@ main(int argc, char **argv)
 		return bad_usage("%s", "no command");
 	}
 	nargs = argc - optind - 1;
-	if ((cmd = lookup(argv[optind], cmds, 4)) < 0) {
+	if ((cmd = lookup(argv[optind], cmds, 5)) < 0) {
 		return bad_usage("unknown command '%s'", argv[optind]);
 	}
 	if (nargs != (cmd == CMD_GET || cmd == CMD_TOP)) {
@@ -393,14 +435,15 @@ main(int argc, char **argv)
 	if (byf && cmd != CMD_TOP) {
 		return bad_usage("--by applies to top, not '%s'", cmds[cmd]);
 	}
-	if (q.host != NULL && (cmd == CMD_SNAPSHOT || cmd == CMD_TOP)) {
-		return bad_usage("--host applies to get and list, not '%s'", cmds[cmd]);
+	if (q.host != NULL && (cmd == CMD_HOSTS || cmd == CMD_TOP)) {
+		return bad_usage("--host applies to get, list and snapshot, not '%s'", cmds[cmd]);
 	}
 	if ((rv = connect_agent(&q)) == EXIT_OK) {
-		rv = cmd == CMD_GET    ? cmd_get(&q, num)
-		     : cmd == CMD_LIST ? cmd_list(&q, &filter)
-		     : cmd == CMD_TOP  ? cmd_top(&q, num, by)
-		                       : cmd_snapshot(&q);
+		rv = cmd == CMD_GET     ? cmd_get(&q, num)
+		     : cmd == CMD_LIST  ? cmd_list(&q, &filter)
+		     : cmd == CMD_TOP   ? cmd_top(&q, num, by)
+		     : cmd == CMD_HOSTS ? cmd_hosts(&q)
+		                        : cmd_snapshot(&q);
 	}
 	nng_close(q.sock);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -63,7 +63,9 @@ derive_rpc(const char *url)
 	}
 	if (strcmp(u->u_scheme, "tcp") == 0 && u->u_port != NULL && atoi(u->u_port) > 0 &&
 	    atoi(u->u_port) < 65535 && (out = malloc(strlen(url) + 8)) != NULL) {
-		sprintf(out, "tcp://%s:%d", u->u_hostname, atoi(u->u_port) + 1);
+		bool v6 = strchr(u->u_hostname, ':') != NULL; /* an IPv6 literal */
+		sprintf(out, v6 ? "tcp://[%s]:%d" : "tcp://%s:%d", u->u_hostname,
+		        atoi(u->u_port) + 1);
 	}
 	nng_url_free(u);
 	return out;

@@ -1,0 +1,309 @@
+/* pc_agg.c: receiving many agents' streams into one replica a host. */
+#include "pc_agg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/protocol/pubsub0/sub.h>
+#include <nng/protocol/reqrep0/rep.h>
+
+#include "pc_err.h"
+#include "pc_platform.h"
+#include "pc_update.h"
+
+#define RPC_WORKERS 8
+
+static int
+fail(pc_agg *g, int rv, const char *fmt, const char *a, const char *b)
+{
+	snprintf(g->err, sizeof(g->err), fmt, a, b);
+	return rv;
+}
+
+static bool
+host_up(void *arg, const pc_replica *r)
+{
+	pc_agg *g = arg;
+
+	for (size_t i = 0; i < g->n_hosts; i++) {
+		if (g->hosts[i]->rep == r) {
+			return g->hosts[i]->up;
+		}
+	}
+	return false;
+}
+
+static void
+http_metrics(nng_aio *aio)
+{
+	nng_http_handler *h = nng_aio_get_input(aio, 1);
+	pc_agg           *g = nng_http_handler_get_data(h);
+	nng_http_res     *res;
+	pc_buf            out = { 0 };
+	int               rv;
+
+	nng_mtx_lock(g->lock);
+	pc_agg_metrics(g, &out);
+	nng_mtx_unlock(g->lock);
+	if ((rv = nng_http_res_alloc(&res)) != 0) {
+		pc_buf_fini(&out);
+		nng_aio_finish(aio, rv);
+		return;
+	}
+	if (out.err != PC_OK || nng_http_res_copy_data(res, out.data, out.len) != 0) {
+		nng_http_res_set_status(res, NNG_HTTP_STATUS_INTERNAL_SERVER_ERROR);
+	}
+	nng_http_res_set_header(res, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	pc_buf_fini(&out);
+	nng_aio_set_output(aio, 0, res);
+	nng_aio_finish(aio, 0);
+}
+
+static int
+start_http(pc_agg *g, const char *url)
+{
+	nng_http_handler *h;
+	int               rv;
+
+	if ((rv = nng_url_parse(&g->http_url, url)) != 0) {
+		return fail(g, PC_EADDR, "bad metrics URL %s: %s", url, nng_strerror(rv));
+	}
+	if ((rv = nng_http_server_hold(&g->http, g->http_url)) != 0 ||
+	    (rv = nng_http_handler_alloc(&h, g->http_url->u_path[0] ? g->http_url->u_path : "/",
+	                                 http_metrics)) != 0) {
+		return fail(g, PC_EADDR, "metrics %s: %s", url, nng_strerror(rv));
+	}
+	nng_http_handler_set_method(h, "GET");
+	nng_http_handler_set_data(h, g, NULL);
+	if ((rv = nng_http_server_add_handler(g->http, h)) != 0) {
+		nng_http_handler_free(h);
+		return fail(g, PC_EADDR, "metrics %s: %s", url, nng_strerror(rv));
+	}
+	if ((rv = nng_http_server_start(g->http)) != 0) {
+		return fail(g, PC_EADDR, "cannot serve metrics on %s: %s", url, nng_strerror(rv));
+	}
+	return PC_OK;
+}
+
+int
+pc_agg_start(pc_agg *g, const pc_agg_opts *o)
+{
+	pc_service_hooks hooks = { .arg = g, .host_up = host_up };
+	int              rv;
+
+	memset(g, 0, sizeof(*g));
+	g->opts = *o;
+	if (nng_mtx_alloc(&g->lock) != 0 || pc_service_open(&g->svc, g->lock, &hooks) != PC_OK) {
+		return fail(g, PC_ENOMEM, "%s%s", "out of memory", "");
+	}
+	if ((rv = nng_sub0_open(&g->sub)) != 0 ||
+	    (rv = nng_socket_set(g->sub, NNG_OPT_SUB_SUBSCRIBE, PC_TOPIC_PREFIX,
+	                         strlen(PC_TOPIC_PREFIX))) != 0 ||
+	    (rv = nng_socket_set_size(g->sub, NNG_OPT_RECVMAXSZ,
+	                              o->recv_max ? o->recv_max : 64u << 20)) != 0 ||
+	    (rv = nng_socket_set_int(g->sub, NNG_OPT_RECVBUF, 8192)) != 0 ||
+	    (rv = nng_rep0_open(&g->rep)) != 0) {
+		return fail(g, pc_nng_err(rv), "sockets: %s%s", nng_strerror(rv), "");
+	}
+	nng_socket_set_size(g->rep, NNG_OPT_RECVMAXSZ, PC_RPC_MAX_RECV);
+	if (o->listen != NULL && (rv = nng_listen(g->sub, o->listen, NULL, 0)) != 0) {
+		return fail(g, PC_EADDR, "cannot listen for agents on %s: %s", o->listen,
+		            nng_strerror(rv));
+	}
+	for (int i = 0; i < o->n_agents; i++) {
+		if ((rv = nng_dial(g->sub, o->agents[i], NULL, NNG_FLAG_NONBLOCK)) != 0) {
+			return fail(g, PC_EADDR, "cannot dial agent %s: %s", o->agents[i],
+			            nng_strerror(rv));
+		}
+	}
+	if ((rv = nng_listen(g->rep, o->rpc, NULL, 0)) != 0) {
+		return fail(g, PC_EADDR, "cannot listen for queries on %s: %s", o->rpc,
+		            nng_strerror(rv));
+	}
+	if ((rv = pc_rpc_server_start(g->rep, pc_service_base(g->svc), RPC_WORKERS, &g->rpc)) !=
+	    PC_OK) {
+		return fail(g, rv, "rpc: %s%s", pc_strerror(rv), "");
+	}
+	return o->metrics != NULL ? start_http(g, o->metrics) : PC_OK;
+}
+
+static const char *
+group_of(pc_group_by by, const pc_proc *p)
+{
+	const char *g = by == PC_GROUP_USER ? p->user : by == PC_GROUP_EXE ? p->exe : p->name;
+
+	return g != NULL ? g : "";
+}
+
+/* An exited process's counters move to its group's retired totals. */
+static void
+on_event(void *arg, pc_event ev, const pc_proc *p, pc_mask mask)
+{
+	pc_agg_host *h = arg;
+	const char  *group;
+	pc_retired  *r = NULL;
+
+	(void)mask;
+	if (ev != PC_EV_EXIT) {
+		return;
+	}
+	group = group_of(h->group_by, p);
+	for (size_t i = 0; i < h->n_retired && r == NULL; i++) {
+		if (strcmp(h->retired[i].group, group) == 0) {
+			r = &h->retired[i];
+		}
+	}
+	if (r == NULL) {
+		pc_retired *grown = realloc(h->retired, (h->n_retired + 1) * sizeof(*grown));
+		char       *copy  = malloc(strlen(group) + 1);
+		if (grown == NULL || copy == NULL) {
+			free(copy);
+			if (grown != NULL) {
+				h->retired = grown;
+			}
+			return; /* the total may dip: better than failing the update */
+		}
+		h->retired = grown;
+		r          = &h->retired[h->n_retired++];
+		memset(r, 0, sizeof(*r));
+		r->group = strcpy(copy, group);
+	}
+	r->cpu_user_us += p->cpu_user_us;
+	r->cpu_system_us += p->cpu_system_us;
+	r->io_read_bytes += p->io_read_bytes;
+	r->io_write_bytes += p->io_write_bytes;
+	r->io_read_ops += p->io_read_ops;
+	r->io_write_ops += p->io_write_ops;
+}
+
+static pc_agg_host *
+find_host(pc_agg *g, const char *name, bool create)
+{
+	pc_agg_host *h, **grown;
+
+	for (size_t i = 0; i < g->n_hosts; i++) {
+		if (strcmp(pc_replica_host(g->hosts[i]->rep), name) == 0) {
+			return g->hosts[i];
+		}
+	}
+	if (!create || (h = calloc(1, sizeof(*h))) == NULL) {
+		return NULL;
+	}
+	if (pc_replica_open(&h->rep) != PC_OK ||
+	    (grown = realloc(g->hosts, (g->n_hosts + 1) * sizeof(*grown))) == NULL ||
+	    pc_service_add(g->svc, h->rep) != PC_OK) {
+		pc_replica_close(h->rep);
+		free(h);
+		return NULL;
+	}
+	h->group_by            = g->opts.group_by;
+	g->hosts               = grown;
+	g->hosts[g->n_hosts++] = h;
+	return h;
+}
+
+static uint64_t
+down_after_us(const pc_agg *g, const pc_agg_host *h)
+{
+	uint64_t interval = pc_replica_interval_ms(h->rep) ? pc_replica_interval_ms(h->rep) : 1000;
+
+	return interval * g->opts.down_after * 1000u;
+}
+
+static void
+apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
+{
+	pc_agg_host *h = find_host(g, u->host, false);
+	pc_apply     res;
+
+	if (h == NULL && (u->kind != PIDCAST__UPDATE__KIND__KEYFRAME ||
+	                  (h = find_host(g, u->host, true)) == NULL)) {
+		g->counts.gaps++; /* a host not seen yet starts at its keyframe */
+		return;
+	}
+	h->heard_us = pc_clock_mono_us();
+	if (!h->up) {
+		h->up = true;
+		pc_buf_printf(log, "host %s up\n", u->host);
+	}
+	if (pc_replica_apply(h->rep, u, on_event, h, &res) != PC_OK) {
+		g->counts.bad++;
+		return;
+	}
+	if (res == PC_APPLIED) {
+		g->counts.applied++;
+	} else if (res == PC_GAP || res == PC_NEED_SYNC) {
+		g->counts.gaps++; /* it recovers at the host's next keyframe */
+	}
+}
+
+static void
+check_liveness(pc_agg *g, pc_buf *log)
+{
+	uint64_t now = pc_clock_mono_us();
+
+	for (size_t i = 0; i < g->n_hosts; i++) {
+		pc_agg_host *h = g->hosts[i];
+		if (h->up && now - h->heard_us > down_after_us(g, h)) {
+			h->up = false;
+			g->counts.hosts_down_events++;
+			pc_buf_printf(log, "host %s down: silent for %u intervals\n",
+			              pc_replica_host(h->rep), g->opts.down_after);
+		}
+	}
+}
+
+int
+pc_agg_poll(pc_agg *g, int timeout_ms, pc_buf *log)
+{
+	Pidcast__Update *u;
+	void            *buf;
+	size_t           len;
+	int              rv;
+
+	nng_socket_set_ms(g->sub, NNG_OPT_RECVTIMEO, timeout_ms);
+	rv = nng_recv(g->sub, &buf, &len, NNG_FLAG_ALLOC);
+	nng_mtx_lock(g->lock);
+	if (rv == 0) {
+		g->counts.updates++;
+		if (pc_update_parse(buf, len, &u) == PC_OK) {
+			apply(g, u, log);
+			pidcast__update__free_unpacked(u, NULL);
+		} else {
+			g->counts.bad++;
+		}
+		nng_free(buf, len);
+	}
+	check_liveness(g, log);
+	nng_mtx_unlock(g->lock);
+	return rv == 0 || rv == NNG_ETIMEDOUT ? PC_OK : pc_nng_err(rv);
+}
+
+void
+pc_agg_stop(pc_agg *g)
+{
+	if (g->http != NULL) {
+		nng_http_server_stop(g->http);
+		nng_http_server_release(g->http);
+	}
+	if (g->http_url != NULL) {
+		nng_url_free(g->http_url);
+	}
+	pc_rpc_server_stop(g->rpc);
+	nng_close(g->rep);
+	nng_close(g->sub);
+	pc_service_close(g->svc);
+	for (size_t i = 0; i < g->n_hosts; i++) {
+		for (size_t j = 0; j < g->hosts[i]->n_retired; j++) {
+			free(g->hosts[i]->retired[j].group);
+		}
+		free(g->hosts[i]->retired);
+		pc_replica_close(g->hosts[i]->rep);
+		free(g->hosts[i]);
+	}
+	free(g->hosts);
+	if (g->lock != NULL) {
+		nng_mtx_free(g->lock);
+	}
+}

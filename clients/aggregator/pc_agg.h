@@ -1,0 +1,81 @@
+/* pc_agg.h: the aggregator: one replica a host, fed by agents that dial in
+ * or that it dials, with liveness, the query service over every host, and
+ * Prometheus metrics. */
+#ifndef PC_AGG_H
+#define PC_AGG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <nng/nng.h>
+#include <nng/supplemental/http/http.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "pc_buf.h"
+#include "pc_replica.h"
+#include "pc_rpc.h"
+#include "pc_service.h"
+
+#define PC_AGG_DEFAULT_LISTEN  "tcp://127.0.0.1:7460"
+#define PC_AGG_DEFAULT_RPC     "tcp://127.0.0.1:7461"
+#define PC_AGG_DEFAULT_METRICS "http://127.0.0.1:9464/metrics"
+
+typedef enum pc_group_by { PC_GROUP_NAME, PC_GROUP_USER, PC_GROUP_EXE } pc_group_by;
+
+typedef struct pc_agg_opts {
+	const char  *listen; /* agents dial in here; NULL: do not listen */
+	const char **agents; /* agents' PUB URLs to dial */
+	int          n_agents;
+	const char  *rpc;
+	const char  *metrics;    /* NULL: no HTTP server */
+	uint32_t     down_after; /* silent intervals before a host is down */
+	pc_group_by  group_by;
+	const char  *pid_include; /* glob of names with per-PID series; NULL: none */
+	size_t       recv_max;
+} pc_agg_opts;
+
+/* Counters of exited processes, so group totals never go back. */
+typedef struct pc_retired {
+	char    *group;
+	uint64_t cpu_user_us, cpu_system_us;
+	uint64_t io_read_bytes, io_write_bytes, io_read_ops, io_write_ops;
+} pc_retired;
+
+typedef struct pc_agg_host {
+	pc_replica *rep;
+	uint64_t    heard_us;
+	bool        up;
+	pc_retired *retired;
+	size_t      n_retired;
+	pc_group_by group_by;
+} pc_agg_host;
+
+typedef struct pc_agg_counts {
+	uint64_t updates, applied, gaps, bad, hosts_down_events;
+} pc_agg_counts;
+
+typedef struct pc_agg {
+	pc_agg_opts      opts;
+	nng_socket       sub;
+	nng_socket       rep;
+	nng_mtx         *lock; /* guards hosts, counts and the replicas */
+	pc_agg_host    **hosts;
+	size_t           n_hosts;
+	pc_agg_counts    counts;
+	pc_service      *svc;
+	pc_rpc_server   *rpc;
+	nng_http_server *http;
+	nng_url         *http_url;
+	char             err[256];
+} pc_agg;
+
+int pc_agg_start(pc_agg *g, const pc_agg_opts *o);
+/* Receives for up to timeout_ms, applies, and checks liveness. Lines for
+ * the log (host up and down) are appended to log. */
+int  pc_agg_poll(pc_agg *g, int timeout_ms, pc_buf *log);
+void pc_agg_stop(pc_agg *g);
+
+/* The Prometheus text exposition of every host (lock held by the caller). */
+void pc_agg_metrics(pc_agg *g, pc_buf *out);
+
+#endif

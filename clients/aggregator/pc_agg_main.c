@@ -1,0 +1,148 @@
+/* pc_agg_main.c: pidcast-aggregator's command line. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pc_agg.h"
+#include "pc_err.h"
+#include "pc_platform.h"
+
+#define MAX_AGENTS 4096
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: pidcast-aggregator [options]\n"
+	        "\n"
+	        "Keeps every agent's process table, answers queries across hosts (the\n"
+	        "agent's RPC service, with hosts), and serves Prometheus metrics.\n"
+	        "\n"
+	        "options:\n"
+	        "  --listen URL       agents dial in here, with pidcast-agent --aggregator URL\n"
+	        "                     (default %s; 'none' to not listen)\n"
+	        "  --agent URL        also dial this agent's stream (repeatable)\n"
+	        "  --rpc URL          where queries are answered (default %s)\n"
+	        "  --metrics URL      Prometheus page (default %s; 'none' to disable)\n"
+	        "  --down-after N     a host silent for N of its intervals is down (default 3)\n"
+	        "  --group-by KEY     process groups in metrics: name, user or exe (default name)\n"
+	        "  --pid-metrics GLOB per-PID series for processes whose name matches\n"
+	        "                     (default none: series grow with every PID)\n"
+	        "  -h, --help         show this help and exit\n"
+	        "  -V, --version      print the version and exit\n"
+	        "\n"
+	        "Hosts are told apart by the host name in their stream. After a gap a host\n"
+	        "recovers at its next keyframe. It stops cleanly on SIGINT and SIGTERM.\n",
+	        PC_AGG_DEFAULT_LISTEN, PC_AGG_DEFAULT_RPC, PC_AGG_DEFAULT_METRICS);
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { OPT_LISTEN = 256, OPT_AGENT, OPT_RPC, OPT_METRICS, OPT_DOWN, OPT_GROUP, OPT_PIDS };
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "agent", required_argument, NULL, OPT_AGENT },
+		{ "rpc", required_argument, NULL, OPT_RPC },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
+		{ "down-after", required_argument, NULL, OPT_DOWN },
+		{ "group-by", required_argument, NULL, OPT_GROUP },
+		{ "pid-metrics", required_argument, NULL, OPT_PIDS },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *agents[MAX_AGENTS];
+	pc_agg_opts        o = {
+		       .listen     = PC_AGG_DEFAULT_LISTEN,
+		       .agents     = agents,
+		       .rpc        = PC_AGG_DEFAULT_RPC,
+		       .metrics    = PC_AGG_DEFAULT_METRICS,
+		       .down_after = 3,
+	};
+	pc_agg g;
+	pc_buf log = { 0 };
+	char  *end;
+	int    c, rv;
+
+	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_LISTEN:
+			o.listen = strcmp(optarg, "none") == 0 ? NULL : optarg;
+			break;
+		case OPT_AGENT:
+			if (o.n_agents == MAX_AGENTS) {
+				fprintf(stderr, "pidcast-aggregator: at most %d --agent\n",
+				        MAX_AGENTS);
+				return 2;
+			}
+			agents[o.n_agents++] = optarg;
+			break;
+		case OPT_RPC:
+			o.rpc = optarg;
+			break;
+		case OPT_METRICS:
+			o.metrics = strcmp(optarg, "none") == 0 ? NULL : optarg;
+			break;
+		case OPT_DOWN:
+			o.down_after = (uint32_t)strtoul(optarg, &end, 10);
+			if (*end != '\0' || o.down_after == 0) {
+				fprintf(stderr, "pidcast-aggregator: invalid --down-after '%s'\n",
+				        optarg);
+				return 2;
+			}
+			break;
+		case OPT_GROUP:
+			if (strcmp(optarg, "name") == 0) {
+				o.group_by = PC_GROUP_NAME;
+			} else if (strcmp(optarg, "user") == 0) {
+				o.group_by = PC_GROUP_USER;
+			} else if (strcmp(optarg, "exe") == 0) {
+				o.group_by = PC_GROUP_EXE;
+			} else {
+				fprintf(stderr,
+				        "pidcast-aggregator: --group-by takes name, user or exe\n");
+				return 2;
+			}
+			break;
+		case OPT_PIDS:
+			o.pid_include = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("pidcast-aggregator %s\n", PC_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'pidcast-aggregator --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pidcast-aggregator: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	pc_catch_stop();
+	if ((rv = pc_agg_start(&g, &o)) != PC_OK) {
+		fprintf(stderr, "pidcast-aggregator: %s\n", g.err);
+		pc_agg_stop(&g);
+		return 1;
+	}
+	fprintf(stderr, "pidcast-aggregator: agents on %s, rpc on %s, metrics on %s\n",
+	        o.listen ? o.listen : "(dial only)", o.rpc, o.metrics ? o.metrics : "(off)");
+	while (!pc_stop_requested()) {
+		pc_buf_reset(&log);
+		if ((rv = pc_agg_poll(&g, 100, &log)) != PC_OK) {
+			fprintf(stderr, "pidcast-aggregator: %s\n", pc_strerror(rv));
+			break;
+		}
+		if (log.len > 0) {
+			fprintf(stderr, "pidcast-aggregator: %s", log.data);
+		}
+	}
+	pc_buf_fini(&log);
+	pc_agg_stop(&g);
+	return rv == PC_OK ? 0 : 1;
+}

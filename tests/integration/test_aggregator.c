@@ -1,0 +1,234 @@
+/* test_aggregator.c: agents with different host names dial one aggregator;
+ * queries over all hosts; an agent killed with SIGKILL goes down within
+ * its limit and comes back up, as a new instance, after a restart. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "pc_err.h"
+#include "pc_platform.h"
+#include "pc_rpc.h"
+#include "pc_spawn.h"
+#include "pidcast.pb-c.h"
+
+static const char *agent_path, *agg_path;
+static char        listen_url[64], rpc_url[64], metrics_url[64];
+static unsigned    base_port;
+
+typedef struct fx {
+	pc_child  *agg;
+	pc_child  *agents[2];
+	nng_socket req;
+} fx;
+
+static const char *const names[2] = { "alpha", "beta" };
+
+static pc_child *
+start_agent(int i)
+{
+	char        pub[64], rpc[64];
+	const char *argv[] = { agent_path, "--host",       names[i],   "--interval",
+		               "200ms",    "--publish",    pub,        "--rpc",
+		               rpc,        "--aggregator", listen_url, NULL };
+
+	snprintf(pub, sizeof(pub), "tcp://127.0.0.1:%u", base_port + 10 + 2 * (unsigned)i);
+	snprintf(rpc, sizeof(rpc), "tcp://127.0.0.1:%u", base_port + 11 + 2 * (unsigned)i);
+	return pc_child_start(argv);
+}
+
+static int
+setup(void **state)
+{
+	fx         *x      = calloc(1, sizeof(*x));
+	const char *argv[] = { agg_path,    "--listen",  listen_url,     "--rpc", rpc_url,
+		               "--metrics", metrics_url, "--down-after", "3",     NULL };
+
+	assert_non_null(x);
+	x->agg = pc_child_start(argv);
+	assert_non_null(x->agg);
+	pc_sleep_ms(200);
+	for (int i = 0; i < 2; i++) {
+		assert_non_null(x->agents[i] = start_agent(i));
+	}
+	assert_int_equal(nng_req0_open(&x->req), 0);
+	assert_int_equal(nng_socket_set_ms(x->req, NNG_OPT_RECVTIMEO, 3000), 0);
+	assert_int_equal(nng_dial(x->req, rpc_url, NULL, NNG_FLAG_NONBLOCK), 0);
+	*state = x;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fx *x = *state;
+
+	nng_close(x->req);
+	for (int i = 0; i < 2; i++) {
+		if (x->agents[i] != NULL) {
+			pc_child_kill(x->agents[i]);
+		}
+	}
+	pc_child_kill(x->agg);
+	free(x);
+	return 0;
+}
+
+static Pidcast__ListHostsReply *
+hosts(fx *x)
+{
+	Pidcast__ListHostsRequest in  = PIDCAST__LIST_HOSTS_REQUEST__INIT;
+	ProtobufCMessage         *out = NULL;
+	char                      msg[256];
+	int                       status;
+
+	assert_int_equal(pc_rpc_call(x->req, "ListHosts", &in.base,
+	                             &pidcast__list_hosts_reply__descriptor, &out, &status, msg,
+	                             sizeof(msg)),
+	                 PC_OK);
+	assert_int_equal(status, 0);
+	return (Pidcast__ListHostsReply *)out;
+}
+
+/* The state of a host: 1 up, 0 down, -1 unknown; its instance id. */
+static int
+host_state(fx *x, const char *name, uint64_t *instance)
+{
+	Pidcast__ListHostsReply *r     = hosts(x);
+	int                      state = -1;
+
+	for (size_t i = 0; i < r->n_hosts; i++) {
+		if (strcmp(r->hosts[i]->host, name) == 0) {
+			state = r->hosts[i]->up;
+			if (instance != NULL) {
+				*instance = r->hosts[i]->instance_id;
+			}
+		}
+	}
+	pidcast__list_hosts_reply__free_unpacked(r, NULL);
+	return state;
+}
+
+/* Polls until the host is in that state; returns the milliseconds taken. */
+static uint64_t
+wait_state(fx *x, const char *name, int want, unsigned limit_ms)
+{
+	uint64_t t0 = pc_clock_mono_us();
+
+	while (host_state(x, name, NULL) != want) {
+		assert_true(pc_clock_mono_us() - t0 < (uint64_t)limit_ms * 1000u);
+		pc_sleep_ms(20);
+	}
+	return (pc_clock_mono_us() - t0) / 1000u;
+}
+
+static void
+test_queries_over_hosts(void **state)
+{
+	fx                        *x  = *state;
+	Pidcast__GetProcessRequest gp = PIDCAST__GET_PROCESS_REQUEST__INIT;
+	Pidcast__TopRequest        tr = PIDCAST__TOP_REQUEST__INIT;
+	ProtobufCMessage          *out;
+	char                       msg[256];
+	int                        status;
+
+	wait_state(x, "alpha", 1, 5000);
+	wait_state(x, "beta", 1, 5000);
+
+	/* Each host's table has each agent (they share this machine). */
+	for (int i = 0; i < 2; i++) {
+		gp.has_pid = 1;
+		gp.pid     = pc_child_pid(x->agents[1 - i]);
+		gp.host    = (char *)names[i];
+		assert_int_equal(pc_rpc_call(x->req, "GetProcess", &gp.base,
+		                             &pidcast__get_process_reply__descriptor, &out, &status,
+		                             msg, sizeof(msg)),
+		                 PC_OK);
+		assert_int_equal(status, 0);
+		Pidcast__GetProcessReply *r = (Pidcast__GetProcessReply *)out;
+		assert_string_equal(r->host, names[i]);
+		assert_int_equal(r->process->pid, gp.pid);
+		assert_string_equal(r->process->name, "pidcast-agent");
+		protobuf_c_message_free_unpacked(out, NULL);
+	}
+	/* Without a host, with several: a clear error. An unknown host: NOT_FOUND. */
+	gp.host = NULL;
+	assert_int_equal(pc_rpc_call(x->req, "GetProcess", &gp.base,
+	                             &pidcast__get_process_reply__descriptor, &out, &status, msg,
+	                             sizeof(msg)),
+	                 PC_OK);
+	assert_int_equal(status, PIDCAST__STATUS_CODE__INVALID_ARGUMENT);
+	gp.host = "gamma";
+	assert_int_equal(pc_rpc_call(x->req, "GetProcess", &gp.base,
+	                             &pidcast__get_process_reply__descriptor, &out, &status, msg,
+	                             sizeof(msg)),
+	                 PC_OK);
+	assert_int_equal(status, PIDCAST__STATUS_CODE__NOT_FOUND);
+
+	/* Top spans the hosts. */
+	tr.has_n = 1;
+	tr.n     = 1000;
+	assert_int_equal(pc_rpc_call(x->req, "Top", &tr.base, &pidcast__top_reply__descriptor, &out,
+	                             &status, msg, sizeof(msg)),
+	                 PC_OK);
+	assert_int_equal(status, 0);
+	Pidcast__TopReply *top  = (Pidcast__TopReply *)out;
+	int                seen = 0;
+	for (size_t i = 0; i < top->n_entries; i++) {
+		seen |= strcmp(top->entries[i]->host, "alpha") == 0 ? 1 : 0;
+		seen |= strcmp(top->entries[i]->host, "beta") == 0 ? 2 : 0;
+	}
+	assert_int_equal(seen, 3);
+	protobuf_c_message_free_unpacked(out, NULL);
+}
+
+static void
+test_killed_agent_goes_down_and_comes_back(void **state)
+{
+	fx      *x      = *state;
+	uint64_t before = 0, after = 0, ms;
+
+	wait_state(x, "beta", 1, 5000);
+	host_state(x, "beta", &before);
+	pc_child_kill(x->agents[1]); /* SIGKILL on Linux */
+	x->agents[1] = NULL;
+	ms           = wait_state(x, "beta", 0, 3000);
+	print_message("beta down %llu ms after SIGKILL (3 intervals of 200 ms)\n",
+	              (unsigned long long)ms);
+	assert_true(ms <= 1200);
+	assert_int_equal(host_state(x, "alpha", NULL), 1);
+	assert_non_null(x->agents[1] = start_agent(1));
+	ms = wait_state(x, "beta", 1, 3000);
+	print_message("beta up %llu ms after the restart\n", (unsigned long long)ms);
+	host_state(x, "beta", &after);
+	assert_true(after != before);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_queries_over_hosts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_killed_agent_goes_down_and_comes_back, setup,
+		                                teardown),
+	};
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: test_aggregator AGENT AGGREGATOR\n");
+		return 2;
+	}
+	agent_path = argv[1];
+	agg_path   = argv[2];
+	base_port  = 45000u + (pc_self_pid() % 500u) * 20u;
+	snprintf(listen_url, sizeof(listen_url), "tcp://127.0.0.1:%u", base_port);
+	snprintf(rpc_url, sizeof(rpc_url), "tcp://127.0.0.1:%u", base_port + 1);
+	snprintf(metrics_url, sizeof(metrics_url), "http://127.0.0.1:%u/metrics", base_port + 2);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
