@@ -377,8 +377,15 @@ list_hosts(Pidcast__Agent_Service *b, const Pidcast__ListHostsRequest *in,
 			info[i].host            = (char *)pc_replica_host(r);
 			info[i].has_instance_id = 1;
 			info[i].instance_id     = pc_replica_instance(r);
-			info[i].has_up          = 1;
-			info[i].up = s->hooks.host_up == NULL || s->hooks.host_up(s->hooks.arg, r);
+			bool     up             = true;
+			uint64_t gaps           = 0;
+			if (s->hooks.host_info != NULL) {
+				s->hooks.host_info(s->hooks.arg, r, &up, &gaps);
+			}
+			info[i].has_up             = 1;
+			info[i].up                 = up;
+			info[i].has_gaps           = s->hooks.host_info != NULL;
+			info[i].gaps               = gaps;
 			info[i].has_seq            = 1;
 			info[i].seq                = pc_replica_seq(r);
 			info[i].has_last_update_ms = 1;

@@ -21,8 +21,9 @@ typedef struct pc_service_hooks {
 	void *arg;
 	int (*stats_for_pids)(void *arg, const uint32_t *pids, size_t n, pc_snapshot *out);
 	void (*request_keyframe)(void *arg);
-	/* Whether a host is up (the aggregator's liveness); NULL: always. */
-	bool (*host_up)(void *arg, const pc_replica *r);
+	/* A host's liveness and its count of dropped updates (the
+	 * aggregator's); NULL: always up, no count. */
+	void (*host_info)(void *arg, const pc_replica *r, bool *up, uint64_t *gaps);
 } pc_service_hooks;
 
 typedef struct pc_service pc_service;

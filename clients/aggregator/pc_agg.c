@@ -21,17 +21,17 @@ fail(pc_agg *g, int rv, const char *fmt, const char *a, const char *b)
 	return rv;
 }
 
-static bool
-host_up(void *arg, const pc_replica *r)
+static void
+host_info(void *arg, const pc_replica *r, bool *up, uint64_t *gaps)
 {
 	pc_agg *g = arg;
 
 	for (size_t i = 0; i < g->n_hosts; i++) {
 		if (g->hosts[i]->rep == r) {
-			return g->hosts[i]->up;
+			*up   = g->hosts[i]->up;
+			*gaps = g->hosts[i]->gaps;
 		}
 	}
-	return false;
 }
 
 static void
@@ -89,7 +89,7 @@ start_http(pc_agg *g, const char *url)
 int
 pc_agg_start(pc_agg *g, const pc_agg_opts *o)
 {
-	pc_service_hooks hooks = { .arg = g, .host_up = host_up };
+	pc_service_hooks hooks = { .arg = g, .host_info = host_info };
 	int              rv;
 
 	memset(g, 0, sizeof(*g));
@@ -235,6 +235,7 @@ apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 		g->counts.applied++;
 	} else if (res == PC_GAP || res == PC_NEED_SYNC) {
 		g->counts.gaps++; /* it recovers at the host's next keyframe */
+		h->gaps++;
 	}
 }
 

@@ -45,6 +45,7 @@ typedef struct pc_agg_host {
 	pc_replica *rep;
 	uint64_t    heard_us;
 	bool        up;
+	uint64_t    gaps;
 	pc_retired *retired;
 	size_t      n_retired;
 	pc_group_by group_by;

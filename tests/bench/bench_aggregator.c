@@ -1,0 +1,270 @@
+/* bench_aggregator.c: M simulated agents of N processes each, one TCP
+ * connection each, one update a second, against a real pidcast-aggregator:
+ * does it keep every host synced with no gap, at what CPU and memory? */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "pc_err.h"
+#include "pc_platform.h"
+#include "pc_rpc.h"
+#include "pc_spawn.h"
+#include "pc_update.h"
+
+#define KEYFRAME_EVERY 30
+
+typedef struct sim {
+	nng_socket pub;
+	char       host[32];
+	uint64_t   instance, seq;
+	pc_proc   *procs;
+	size_t     n;
+	pc_delta   delta;
+	pc_encoder enc;
+} sim;
+
+static const pc_proc *
+sim_next(const void *table, size_t *cursor)
+{
+	const sim *s = table;
+
+	return *cursor < s->n ? &s->procs[(*cursor)++] : NULL;
+}
+
+static char *
+str(const char *fmt, unsigned a, unsigned b)
+{
+	char buf[96];
+
+	snprintf(buf, sizeof(buf), fmt, a, b);
+	return strdup(buf);
+}
+
+static void
+sim_init(sim *s, unsigned id, size_t n)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->host, sizeof(s->host), "sim%04u", id);
+	s->instance = ((uint64_t)nng_random() << 32) | nng_random();
+	s->procs    = calloc(n, sizeof(*s->procs));
+	s->n        = n;
+	for (size_t i = 0; i < n; i++) {
+		pc_proc *p        = &s->procs[i];
+		p->pid            = 100 + (uint32_t)i;
+		p->create_time_ms = 1700000000000ULL + i;
+		p->ppid           = 1;
+		p->name           = str("worker-%u", (unsigned)i % 50, 0);
+		p->exe            = str("/usr/bin/worker-%u", (unsigned)i % 50, 0);
+		p->cmdline        = str("/usr/bin/worker-%u --id %u --config /etc/worker.conf",
+		                        (unsigned)i % 50, (unsigned)i);
+		p->user           = strdup("svc");
+		p->threads        = 4;
+		p->rss_bytes      = 50u << 20;
+		p->peak_rss_bytes = 60u << 20;
+	}
+}
+
+/* One tick: churn changes counters of `churn` processes and replaces one
+ * process with a new PID; a keyframe every KEYFRAME_EVERY ticks. */
+static int
+sim_tick(sim *s, unsigned churn)
+{
+	pc_update_hdr h = { s->host, s->instance, ++s->seq, pc_clock_realtime_ms(), 1000 };
+	int           rv;
+
+	s->delta.n_upserts = s->delta.n_exits = 0;
+	if ((s->seq - 1) % KEYFRAME_EVERY == 0) {
+		rv = pc_encoder_keyframe(&s->enc, &h, sim_next, s, s->n);
+	} else {
+		if (s->delta.cap_upserts < churn + 1) {
+			s->delta.upserts =
+			        realloc(s->delta.upserts, (churn + 1) * sizeof(pc_upsert));
+			s->delta.cap_upserts = churn + 1;
+			s->delta.exits       = realloc(s->delta.exits, sizeof(pc_key));
+			s->delta.cap_exits   = 1;
+		}
+		for (unsigned k = 0; k < churn; k++) {
+			pc_proc *p = &s->procs[(size_t)nng_random() % s->n];
+			p->cpu_user_us += 10000;
+			p->rss_bytes += 4096;
+			s->delta.upserts[s->delta.n_upserts++] =
+			        (pc_upsert){ p, PC_BIT(PC_F_CPU_USER_US) | PC_BIT(PC_F_RSS_BYTES),
+				             false };
+		}
+		/* A process exits and another starts in its slot. */
+		pc_proc *p                             = &s->procs[(size_t)nng_random() % s->n];
+		s->delta.exits[s->delta.n_exits++]     = (pc_key){ p->pid, p->create_time_ms };
+		p->pid                                 = p->pid + (uint32_t)s->n;
+		p->create_time_ms                      = h.time_ms;
+		s->delta.upserts[s->delta.n_upserts++] = (pc_upsert){ p, PC_MASK_ALL, true };
+		rv                                     = pc_encoder_delta(&s->enc, &h, &s->delta);
+	}
+	if (rv == PC_OK) {
+		rv = pc_encoder_frame(&s->enc);
+	}
+	return rv == PC_OK ? nng_send(s->pub, s->enc.frame.data, s->enc.frame.len, 0) : rv;
+}
+
+/* CPU seconds and RSS of a process, from /proc. */
+static void
+proc_usage(uint32_t pid, double *cpu_s, double *rss_mb)
+{
+	char  path[64], buf[4096];
+	FILE *f;
+
+	*cpu_s = *rss_mb = 0;
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	if ((f = fopen(path, "r")) != NULL) {
+		unsigned long long ut = 0, st = 0;
+		if (fgets(buf, sizeof(buf), f) != NULL) {
+			char *p = strrchr(buf, ')');
+			sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+			       &st);
+		}
+		fclose(f);
+		*cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	}
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	if ((f = fopen(path, "r")) != NULL) {
+		while (fgets(buf, sizeof(buf), f) != NULL) {
+			if (strncmp(buf, "VmRSS:", 6) == 0) {
+				*rss_mb = atof(buf + 6) / 1024.0;
+			}
+		}
+		fclose(f);
+	}
+}
+
+/* Hosts the aggregator has up and synced, and their gaps. */
+static int
+host_stats(nng_socket req, size_t *up_synced, uint64_t *gaps, size_t *procs)
+{
+	Pidcast__ListHostsRequest in  = PIDCAST__LIST_HOSTS_REQUEST__INIT;
+	ProtobufCMessage         *out = NULL;
+	char                      msg[256];
+	int                       status, rv;
+
+	*up_synced = 0;
+	*gaps      = 0;
+	*procs     = 0;
+	rv = pc_rpc_call(req, "ListHosts", &in.base, &pidcast__list_hosts_reply__descriptor, &out,
+	                 &status, msg, sizeof(msg));
+	if (rv != PC_OK || status != 0) {
+		return -1;
+	}
+	Pidcast__ListHostsReply *r = (Pidcast__ListHostsReply *)out;
+	for (size_t i = 0; i < r->n_hosts; i++) {
+		*up_synced += r->hosts[i]->up && r->hosts[i]->synced;
+		*gaps += r->hosts[i]->gaps;
+		*procs += r->hosts[i]->processes;
+	}
+	protobuf_c_message_free_unpacked(out, NULL);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	unsigned agents = 100, procs = 1000, seconds = 30, churn = 20;
+	int      c;
+
+	while ((c = getopt(argc, argv, "a:p:s:c:")) != -1) {
+		switch (c) {
+		case 'a':
+			agents = (unsigned)atoi(optarg);
+			break;
+		case 'p':
+			procs = (unsigned)atoi(optarg);
+			break;
+		case 's':
+			seconds = (unsigned)atoi(optarg);
+			break;
+		case 'c':
+			churn = (unsigned)atoi(optarg);
+			break;
+		default:
+			fprintf(stderr,
+			        "usage: bench_aggregator [-a AGENTS] [-p PROCS] [-s SECONDS] "
+			        "[-c CHANGED-PER-TICK]\n");
+			return 2;
+		}
+	}
+	const char *listen = "tcp://127.0.0.1:17480", *rpc = "tcp://127.0.0.1:17481";
+	const char *av[] = { PC_AGGREGATOR_PATH, "--listen", listen, "--rpc", rpc,
+		             "--metrics",        "none",     NULL };
+	pc_child   *agg  = pc_child_start(av);
+	sim        *sims = calloc(agents, sizeof(*sims));
+	nng_socket  req;
+
+	if (agg == NULL || sims == NULL) {
+		fprintf(stderr, "bench_aggregator: cannot start %s\n", PC_AGGREGATOR_PATH);
+		return 1;
+	}
+	pc_sleep_ms(300);
+	for (unsigned i = 0; i < agents; i++) {
+		sim_init(&sims[i], i, procs);
+		if (nng_pub0_open(&sims[i].pub) != 0 ||
+		    nng_dial(sims[i].pub, listen, NULL, 0) != 0) {
+			fprintf(stderr, "bench_aggregator: agent %u cannot connect\n", i);
+			pc_child_kill(agg);
+			return 1;
+		}
+	}
+	nng_req0_open(&req);
+	nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 10000);
+	nng_dial(req, rpc, NULL, 0);
+	pc_sleep_ms(300);
+
+	/* Ticks on a one-second grid; each agent's send is spread over it. */
+	uint64_t start = pc_clock_mono_us(), next = start, late = 0;
+	double   cpu0 = 0, cpu1, rss = 0, rss_max = 0;
+	uint64_t gaps0 = 0, gaps1;
+	size_t   ok, total;
+	for (unsigned t = 0; t < seconds; t++) {
+		for (unsigned i = 0; i < agents; i++) {
+			uint64_t at  = next + (uint64_t)i * 1000000u / agents;
+			uint64_t now = pc_clock_mono_us();
+			if (at > now) {
+				usleep((useconds_t)(at - now));
+			} else if (now - at > 200000) {
+				late++;
+			}
+			if (sim_tick(&sims[i], churn) != 0) {
+				fprintf(stderr, "bench_aggregator: send failed\n");
+			}
+		}
+		next += 1000000u;
+		if (t == 4) { /* after the first keyframes have settled */
+			proc_usage(pc_child_pid(agg), &cpu0, &rss);
+			host_stats(req, &ok, &gaps0, &total);
+			start = pc_clock_mono_us();
+		}
+		proc_usage(pc_child_pid(agg), &cpu1, &rss);
+		rss_max = rss > rss_max ? rss : rss_max;
+	}
+	pc_sleep_ms(1500);
+	double wall = (double)(pc_clock_mono_us() - start) / 1e6;
+	proc_usage(pc_child_pid(agg), &cpu1, &rss);
+	host_stats(req, &ok, &gaps1, &total);
+	printf("agents %u x processes %u (%u changed + 1 replaced a tick, keyframe every %d): "
+	       "%zu/%u hosts up and synced, %zu processes held, gaps after warm-up %" PRIu64
+	       ", aggregator CPU %.1f%% of one core, RSS %.0f MB (max %.0f), sender late %" PRIu64
+	       "\n",
+	       agents, procs, churn, KEYFRAME_EVERY, ok, agents, total, gaps1 - gaps0,
+	       100.0 * (cpu1 - cpu0) / wall, rss, rss_max, late);
+	nng_close(req);
+	for (unsigned i = 0; i < agents; i++) {
+		nng_close(sims[i].pub);
+	}
+	pc_child_kill(agg);
+	return ok == agents && gaps1 == gaps0 ? 0 : 1;
+}
