@@ -10,6 +10,7 @@
 #include "pc_codec.h"
 #include "pc_err.h"
 #include "pc_json.h"
+#include "pc_parse.h"
 #include "pc_platform.h"
 #include "pc_probe.h"
 
@@ -47,42 +48,6 @@ usage(FILE *out)
 	             "\n"
 	             "URLs are NNG's: tcp://HOST:PORT, ipc:///PATH. It stops cleanly on\n"
 	             "SIGINT and SIGTERM (Ctrl-C on Windows).\n");
-}
-
-/* "1s", "250ms", "0.5" (seconds) into milliseconds; 0 if malformed. */
-static uint32_t
-parse_interval(const char *s)
-{
-	char  *end;
-	double v = strtod(s, &end);
-
-	if (end == s || v <= 0) {
-		return 0;
-	}
-	if (strcmp(end, "ms") == 0) {
-		return v <= 86400000 ? (uint32_t)v : 0;
-	}
-	if (*end == '\0' || strcmp(end, "s") == 0) {
-		return v <= 86400 ? (uint32_t)(v * 1000 + 0.5) : 0;
-	}
-	return 0;
-}
-
-static int
-parse_u64(const char *s, uint64_t *out)
-{
-	char              *end;
-	unsigned long long v;
-
-	if (*s == '-' || *s == '\0') {
-		return -1;
-	}
-	v = strtoull(s, &end, 10);
-	if (*end != '\0') {
-		return -1;
-	}
-	*out = v;
-	return 0;
 }
 
 /* One snapshot, every field of every process, as JSON lines on stdout. */
@@ -192,12 +157,12 @@ main(int argc, char **argv)
 			o.rpc_url = optarg;
 			break;
 		case OPT_INTERVAL:
-			if ((o.interval_ms = parse_interval(optarg)) == 0) {
+			if ((o.interval_ms = pc_parse_ms(optarg)) == 0) {
 				return bad_value("--interval", optarg);
 			}
 			break;
 		case OPT_KEYFRAME:
-			if (parse_u64(optarg, &v) != 0 || v == 0 || v > 1000000) {
+			if (pc_parse_u64(optarg, &v) != 0 || v == 0 || v > 1000000) {
 				return bad_value("--keyframe", optarg);
 			}
 			o.keyframe_every = (uint32_t)v;
@@ -210,17 +175,17 @@ main(int argc, char **argv)
 			o.host = optarg;
 			break;
 		case OPT_DB_MEM:
-			if (parse_u64(optarg, &o.deadband.mem_bytes) != 0) {
+			if (pc_parse_u64(optarg, &o.deadband.mem_bytes) != 0) {
 				return bad_value("--deadband-mem", optarg);
 			}
 			break;
 		case OPT_DB_CPU:
-			if (parse_u64(optarg, &o.deadband.cpu_us) != 0) {
+			if (pc_parse_u64(optarg, &o.deadband.cpu_us) != 0) {
 				return bad_value("--deadband-cpu", optarg);
 			}
 			break;
 		case OPT_TICKS:
-			if (parse_u64(optarg, &ticks) != 0) {
+			if (pc_parse_u64(optarg, &ticks) != 0) {
 				return bad_value("--ticks", optarg);
 			}
 			break;

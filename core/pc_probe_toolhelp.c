@@ -110,18 +110,6 @@ utf8_dup(const WCHAR *w, int n)
 }
 
 static char *
-str_dup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char  *d = malloc(n);
-
-	if (d != NULL) {
-		memcpy(d, s, n);
-	}
-	return d;
-}
-
-static char *
 image_path(HANDLE h)
 {
 	WCHAR buf[32768];
@@ -176,9 +164,9 @@ token_user(toolhelp *t, HANDLE h)
 			free(u);
 			free(d);
 		} else {
-			full = str_dup(sid); /* an account with no name: its SID */
+			full = pc_strdup(sid); /* an account with no name: its SID */
 		}
-		char *key = str_dup(sid);
+		char *key = pc_strdup(sid);
 		if (full != NULL && key != NULL) {
 			t->users[t->n_users++] = (sid_name){ key, full };
 			out                    = full;
@@ -228,7 +216,7 @@ command_line(HANDLE h, DWORD pid)
 	    params.CommandLine.Length <= sizeof(cl.raw) - sizeof(WCHAR)) {
 		WCHAR *buf = (WCHAR *)cl.raw;
 		if (params.CommandLine.Length == 0) {
-			out = str_dup("");
+			out = pc_strdup("");
 		} else if (ReadProcessMemory(vm, params.CommandLine.Buffer, buf,
 		                             params.CommandLine.Length, NULL)) {
 			out = utf8_dup(buf, params.CommandLine.Length / sizeof(WCHAR));

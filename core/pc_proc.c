@@ -37,9 +37,8 @@ pc_proc_clear(pc_proc *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* strdup() is POSIX, not C11. */
-static char *
-dup_str(const char *s)
+char *
+pc_strdup(const char *s)
 {
 	size_t n    = strlen(s) + 1;
 	char  *copy = malloc(n);
@@ -59,7 +58,7 @@ pc_proc_set_str(pc_proc *p, pc_field f, const char *s)
 	if (pc_fields[f].type != PC_T_STR) {
 		return PC_EINVAL;
 	}
-	if (s != NULL && (copy = dup_str(s)) == NULL) {
+	if (s != NULL && (copy = pc_strdup(s)) == NULL) {
 		return PC_ENOMEM;
 	}
 	free(*slot);

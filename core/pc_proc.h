@@ -83,6 +83,9 @@ typedef struct pc_proc {
 	bool     kernel;
 } pc_proc;
 
+/* A copy of s, or NULL when out of memory (strdup is POSIX, not C11). */
+char *pc_strdup(const char *s);
+
 /* Frees the strings and zeroes the record. */
 void pc_proc_clear(pc_proc *p);
 

@@ -12,6 +12,7 @@
 
 #include "pc_err.h"
 #include "pc_json.h"
+#include "pc_parse.h"
 #include "pc_query_print.h"
 #include "pc_rpc.h"
 #include "pidcast.pb-c.h"
@@ -89,42 +90,6 @@ lookup(const char *s, const char *const *names, int n)
 		}
 	}
 	return -1;
-}
-
-/* "3s", "500ms", "0.5" (seconds) into milliseconds; 0 if malformed. */
-static uint32_t
-parse_time(const char *s)
-{
-	char  *end;
-	double v = strtod(s, &end);
-
-	if (end == s || !(v > 0)) {
-		return 0;
-	}
-	if (strcmp(end, "ms") == 0) {
-		return v <= 86400000 ? (uint32_t)v : 0;
-	}
-	if (*end == '\0' || strcmp(end, "s") == 0) {
-		return v <= 86400 ? (uint32_t)(v * 1000 + 0.5) : 0;
-	}
-	return 0;
-}
-
-static int
-parse_u32(const char *s, uint32_t *out)
-{
-	char              *end;
-	unsigned long long v;
-
-	if (*s < '0' || *s > '9') {
-		return -1;
-	}
-	v = strtoull(s, &end, 10);
-	if (*end != '\0' || v > UINT32_MAX) {
-		return -1;
-	}
-	*out = (uint32_t)v;
-	return 0;
 }
 
 static int
@@ -374,7 +339,7 @@ main(int argc, char **argv)
 			q.host = optarg;
 			break;
 		case OPT_TIMEOUT:
-			if ((q.timeout_ms = parse_time(optarg)) == 0) {
+			if ((q.timeout_ms = pc_parse_ms(optarg)) == 0) {
 				return bad_usage("invalid value '%s' for --timeout", optarg);
 			}
 			break;
@@ -390,7 +355,7 @@ main(int argc, char **argv)
 			listf       = true;
 			break;
 		case OPT_PPID:
-			if (parse_u32(optarg, &filter.ppid) != 0) {
+			if (pc_parse_u32(optarg, &filter.ppid) != 0) {
 				return bad_usage("invalid value '%s' for --ppid", optarg);
 			}
 			filter.has_ppid = 1;
@@ -425,7 +390,7 @@ main(int argc, char **argv)
 	if (nargs != (cmd == CMD_GET || cmd == CMD_TOP)) {
 		return bad_usage("wrong number of arguments for '%s'", cmds[cmd]);
 	}
-	if (nargs == 1 && (parse_u32(argv[optind + 1], &num) != 0 || num == 0)) {
+	if (nargs == 1 && (pc_parse_u32(argv[optind + 1], &num) != 0 || num == 0)) {
 		return bad_usage(cmd == CMD_GET ? "invalid PID '%s'" : "invalid count '%s'",
 		                 argv[optind + 1]);
 	}
