@@ -200,6 +200,35 @@ field_u64(const char *text, const char *key)
 	return at != NULL ? strtoull(at + strlen(key), NULL, 10) : 0;
 }
 
+/* The values of n keys ("Name:") of a "key: value" text, 0 when absent, in
+ * one pass over its lines that stops once every key is found: status is
+ * long and the keys we want are far apart. */
+static void
+fields_u64(const char *text, const char *const *keys, uint64_t *vals, int n)
+{
+	int found = 0;
+
+	for (int i = 0; i < n; i++) {
+		vals[i] = 0;
+	}
+	for (const char *line = text; line != NULL && *line != '\0' && found < n;) {
+		for (int i = 0; i < n; i++) {
+			size_t len;
+			if (line[0] != keys[i][0]) { /* most lines: one compare */
+				continue;
+			}
+			len = strlen(keys[i]);
+			if (strncmp(line, keys[i], len) == 0) {
+				vals[i] = strtoull(line + len, NULL, 10);
+				found++;
+				break;
+			}
+		}
+		line = strchr(line, '\n');
+		line = line != NULL ? line + 1 : NULL;
+	}
+}
+
 static const char *
 user_name(procfs *p, uint32_t uid)
 {
@@ -375,18 +404,23 @@ fill_stats(procfs *p, pent *e, const stat_fields *sf, pc_proc *r)
 	r->page_faults   = sf->minflt + sf->majflt;
 	r->rss_bytes     = sf->rss_pages * (uint64_t)p->page_size;
 
+	static const char *const status_keys[] = { "VmHWM:", "RssAnon:", "VmSwap:" };
+	static const char *const io_keys[]     = { "rchar:", "wchar:", "syscr:", "syscw:" };
+	uint64_t                 v[4];
+
 	if ((n = read_file(p, e, F_STATUS)) >= 0) {
-		r->peak_rss_bytes = field_u64(p->buf, "VmHWM:") * 1024u;
-		r->private_bytes =
-		        (field_u64(p->buf, "RssAnon:") + field_u64(p->buf, "VmSwap:")) * 1024u;
+		fields_u64(p->buf, status_keys, v, 3);
+		r->peak_rss_bytes = v[0] * 1024u;
+		r->private_bytes  = (v[1] + v[2]) * 1024u;
 	} else if (!is_gone(n)) {
 		r->partial = true;
 	}
 	if ((n = read_file(p, e, F_IO)) >= 0) {
-		r->io_read_bytes  = field_u64(p->buf, "rchar:");
-		r->io_write_bytes = field_u64(p->buf, "wchar:");
-		r->io_read_ops    = field_u64(p->buf, "syscr:");
-		r->io_write_ops   = field_u64(p->buf, "syscw:");
+		fields_u64(p->buf, io_keys, v, 4);
+		r->io_read_bytes  = v[0];
+		r->io_write_bytes = v[1];
+		r->io_read_ops    = v[2];
+		r->io_write_ops   = v[3];
 	} else if (!is_gone(n)) {
 		r->partial = true;
 	}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Across platforms: a Windows agent under Wine and a native agent feed one
-# native pidcast-aggregator; queries to it return each host's processes.
+# Across platforms: a Windows agent under Wine and two native agents (other
+# --host names) feed one native pidcast-aggregator; queries to it return
+# each host's processes.
 # usage: wine_to_aggregator.sh WINE-RUN AGENT.EXE NATIVE-BUILD-DIR
 set -u
 wine=$1 winagent=$2 native=$3
@@ -10,7 +11,7 @@ query=$native/clients/query/pidcast-query
 for f in "$agg" "$agent" "$query"; do
 	[ -x "$f" ] || { echo "FAIL: no $f (build natively first)"; exit 1; }
 done
-base=$((33000 + ($$ % 1000) * 6))
+base=$((33000 + ($$ % 1000) * 8))
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -29,21 +30,27 @@ pids+=($!)
 "$agent" --host linuxtest --interval 200ms --publish tcp://127.0.0.1:$((base + 4)) \
 	--rpc tcp://127.0.0.1:$((base + 5)) --aggregator tcp://127.0.0.1:$base 2>"$tmp/lin.err" &
 pids+=($!)
+"$agent" --host linuxtwo --interval 200ms --publish tcp://127.0.0.1:$((base + 6)) \
+	--rpc tcp://127.0.0.1:$((base + 7)) --aggregator tcp://127.0.0.1:$base 2>"$tmp/lin2.err" &
+pids+=($!)
 
 for _ in $(seq 150); do
 	q hosts >"$tmp/hosts" 2>/dev/null
-	grep -q '"host":"wintest","up":true' "$tmp/hosts" && grep -q '"host":"linuxtest","up":true' "$tmp/hosts" && break
+	n=$(grep -cE '"host":"(wintest|linuxtest|linuxtwo)","up":true' "$tmp/hosts")
+	[ "$n" -eq 3 ] && break
 	sleep 0.2
 done
 cat "$tmp/hosts"
 grep -q '"host":"wintest","up":true' "$tmp/hosts" || { echo "FAIL: wintest not up"; cat "$tmp"/*.err; exit 1; }
 grep -q '"host":"linuxtest","up":true' "$tmp/hosts" || { echo "FAIL: linuxtest not up"; exit 1; }
+grep -q '"host":"linuxtwo","up":true' "$tmp/hosts" || { echo "FAIL: linuxtwo not up"; exit 1; }
 
 q list --host wintest --name 'pidcast-agent*' >"$tmp/win" || { echo "FAIL: list wintest"; exit 1; }
 grep -q '"name":"pidcast-agent.exe"' "$tmp/win" || { echo "FAIL: wintest lists no pidcast-agent.exe"; cat "$tmp/win"; exit 1; }
 grep -q '"exe":"Z:' "$tmp/win" || { echo "FAIL: no Windows image path"; exit 1; }
 q list --host linuxtest --name 'pidcast-agent' >"$tmp/lin" || { echo "FAIL: list linuxtest"; exit 1; }
 grep -q '"exe":"/' "$tmp/lin" || { echo "FAIL: linuxtest lists no native agent"; exit 1; }
+q list --host linuxtwo --name 'pidcast-agent' | grep -q '"exe":"/' || { echo "FAIL: linuxtwo lists no native agent"; exit 1; }
 wpid=$(sed -E 's/^\{"pid":([0-9]+),.*/\1/' "$tmp/win" | head -n1)
 q get "$wpid" --host wintest | grep -q '"name":"pidcast-agent.exe"' || { echo "FAIL: get $wpid on wintest"; exit 1; }
 echo "wintest: $(wc -l <"$tmp/win") pidcast-agent.exe, linuxtest: $(wc -l <"$tmp/lin") pidcast-agent"

@@ -211,11 +211,44 @@ test_killed_agent_goes_down_and_comes_back(void **state)
 	assert_true(after != before);
 }
 
+/* An aggregator can dial agents too (--agent URL), with no listener. */
+static void
+test_aggregator_dials_agents(void **state)
+{
+	fx        *x = *state;
+	char       pub[64], rpc[64];
+	nng_socket req;
+	int        up;
+
+	(void)x;
+	snprintf(pub, sizeof(pub), "tcp://127.0.0.1:%u", base_port + 10); /* alpha's stream */
+	snprintf(rpc, sizeof(rpc), "tcp://127.0.0.1:%u", base_port + 5);
+	const char *argv[] = { agg_path, "--listen", "none",      "--agent", pub,
+		               "--rpc",  rpc,        "--metrics", "none",    NULL };
+	pc_child   *dialer = pc_child_start(argv);
+	assert_non_null(dialer);
+	assert_int_equal(nng_req0_open(&req), 0);
+	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 3000), 0);
+	assert_int_equal(nng_dial(req, rpc, NULL, NNG_FLAG_NONBLOCK), 0);
+	fx       other = { .req = req };
+	uint64_t t0    = pc_clock_mono_us();
+	while ((up = host_state(&other, "alpha", NULL)) != 1 &&
+	       pc_clock_mono_us() - t0 < 5000000u) {
+		pc_sleep_ms(50);
+	}
+	int beta = host_state(&other, "beta", NULL);
+	nng_close(req);
+	pc_child_kill(dialer);
+	assert_int_equal(up, 1);
+	assert_int_equal(beta, -1); /* beta only dials the other aggregator */
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_queries_over_hosts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_aggregator_dials_agents, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_agent_goes_down_and_comes_back, setup,
 		                                teardown),
 	};
