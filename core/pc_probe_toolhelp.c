@@ -9,8 +9,6 @@
 #include <windows.h>
 #include <psapi.h>
 #include <tlhelp32.h>
-#include <sddl.h>
-#include <winternl.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,36 +17,9 @@
 #include "pc_err.h"
 #include "pc_idmap.h"
 #include "pc_probe.h"
+#include "pc_winproc.h"
 
 extern const pc_probe_ops pc_probe_toolhelp_ops;
-
-#define EPOCH_DIFF_100NS 116444736000000000ULL
-
-/* NtQueryInformationProcess class for the command line (Windows 8.1+). */
-#define PROCESS_COMMAND_LINE_INFORMATION 60
-
-/* ProcessBasicInformation answers with this larger form when asked for it
- * (Windows 8+); bit 0 of Flags is IsProtectedProcess. */
-typedef struct {
-	SIZE_T                    Size;
-	PROCESS_BASIC_INFORMATION BasicInfo;
-	ULONG                     Flags;
-} extended_basic_info;
-
-static bool
-is_protected(HANDLE h)
-{
-	extended_basic_info info;
-	ULONG               n;
-
-	memset(&info, 0, sizeof(info));
-	info.Size = sizeof(info);
-	if (NtQueryInformationProcess(h, ProcessBasicInformation, &info, sizeof(info), &n) < 0 ||
-	    n != sizeof(info)) {
-		return false; /* no extended form (older Windows, Wine): unknown */
-	}
-	return (info.Flags & 1u) != 0;
-}
 
 typedef struct went {
 	DWORD       pid;
@@ -64,20 +35,14 @@ typedef struct went {
 	bool        static_partial;
 } went;
 
-typedef struct sid_name {
-	char *sid; /* string form, the key */
-	char *name;
-} sid_name;
-
 typedef struct toolhelp {
-	pc_probe  base;
-	pc_idmap  procs; /* pid -> went */
-	sid_name *users;
-	size_t    n_users;
-	uint64_t  tick;
-	DWORD    *gone;
-	size_t    n_gone;
-	size_t    cap_gone;
+	pc_probe     base;
+	pc_idmap     procs; /* pid -> went */
+	pc_win_users users;
+	uint64_t     tick;
+	DWORD       *gone;
+	size_t       n_gone;
+	size_t       cap_gone;
 } toolhelp;
 
 static uint64_t
@@ -89,141 +54,7 @@ ft_u64(const FILETIME *ft)
 static uint64_t
 ft_unix_ms(const FILETIME *ft)
 {
-	uint64_t t = ft_u64(ft);
-
-	return t > EPOCH_DIFF_100NS ? (t - EPOCH_DIFF_100NS) / 10000u : 0;
-}
-
-/* UTF-16 to a new UTF-8 string; n is the length in WCHARs, or -1. */
-static char *
-utf8_dup(const WCHAR *w, int n)
-{
-	int   len = WideCharToMultiByte(CP_UTF8, 0, w, n, NULL, 0, NULL, NULL);
-	char *s;
-
-	if (len <= 0 || (s = malloc((size_t)len + 1)) == NULL) {
-		return NULL;
-	}
-	WideCharToMultiByte(CP_UTF8, 0, w, n, s, len, NULL, NULL);
-	s[len] = '\0';
-	return s;
-}
-
-static char *
-image_path(HANDLE h)
-{
-	WCHAR buf[32768];
-	DWORD n = (DWORD)(sizeof(buf) / sizeof(buf[0]));
-
-	return QueryFullProcessImageNameW(h, 0, buf, &n) ? utf8_dup(buf, (int)n) : NULL;
-}
-
-/* DOMAIN\user of the process token, looked up once per SID. */
-static const char *
-token_user(toolhelp *t, HANDLE h)
-{
-	HANDLE tok;
-	union {
-		TOKEN_USER tu;
-		BYTE       raw[256];
-	} info;
-	DWORD        n;
-	char        *sid = NULL;
-	WCHAR        name[256], dom[256];
-	DWORD        nn = 256, dn = 256;
-	SID_NAME_USE use;
-	const char  *out = NULL;
-
-	if (!OpenProcessToken(h, TOKEN_QUERY, &tok)) {
-		return NULL;
-	}
-	if (!GetTokenInformation(tok, TokenUser, &info, sizeof(info), &n)) {
-		CloseHandle(tok);
-		return NULL;
-	}
-	CloseHandle(tok);
-	if (!ConvertSidToStringSidA(info.tu.User.Sid, &sid)) {
-		return NULL;
-	}
-	for (size_t i = 0; i < t->n_users; i++) {
-		if (strcmp(t->users[i].sid, sid) == 0) {
-			LocalFree(sid);
-			return t->users[i].name;
-		}
-	}
-	sid_name *grown = realloc(t->users, (t->n_users + 1) * sizeof(*grown));
-	if (grown != NULL) {
-		char *full = NULL;
-		t->users   = grown;
-		if (LookupAccountSidW(NULL, info.tu.User.Sid, name, &nn, dom, &dn, &use)) {
-			char *u = utf8_dup(name, -1), *d = utf8_dup(dom, -1);
-			if (u != NULL && d != NULL &&
-			    (full = malloc(strlen(u) + strlen(d) + 2)) != NULL) {
-				sprintf(full, "%s\\%s", d, u);
-			}
-			free(u);
-			free(d);
-		} else {
-			full = pc_strdup(sid); /* an account with no name: its SID */
-		}
-		char *key = pc_strdup(sid);
-		if (full != NULL && key != NULL) {
-			t->users[t->n_users++] = (sid_name){ key, full };
-			out                    = full;
-		} else {
-			free(full);
-			free(key);
-		}
-	}
-	LocalFree(sid);
-	return out;
-}
-
-/* The command line: NtQueryInformationProcess class 60 where the OS has it
- * (it needs only the limited right); else the PEB's process parameters,
- * read with a second, short-lived handle with PROCESS_VM_READ (Wine 8
- * answers class 60 with STATUS_INVALID_INFO_CLASS). */
-static char *
-command_line(HANDLE h, DWORD pid)
-{
-	union {
-		UNICODE_STRING us;
-		BYTE           raw[8192];
-	} cl;
-	ULONG                       n;
-	PROCESS_BASIC_INFORMATION   pbi;
-	PEB                         peb;
-	RTL_USER_PROCESS_PARAMETERS params;
-	HANDLE                      vm;
-	char                       *out = NULL;
-
-	if (NtQueryInformationProcess(h, (PROCESSINFOCLASS)PROCESS_COMMAND_LINE_INFORMATION, &cl,
-	                              sizeof(cl), &n) >= 0) {
-		return utf8_dup(cl.us.Buffer, cl.us.Length / sizeof(WCHAR));
-	}
-	/* Never ask a protected process for more than the limited right. */
-	if (is_protected(h)) {
-		return NULL;
-	}
-	vm = OpenProcess(PROCESS_QUERY_INFORMATION | PROCESS_VM_READ, FALSE, pid);
-	if (vm == NULL) {
-		return NULL;
-	}
-	if (NtQueryInformationProcess(vm, ProcessBasicInformation, &pbi, sizeof(pbi), &n) >= 0 &&
-	    pbi.PebBaseAddress != NULL &&
-	    ReadProcessMemory(vm, pbi.PebBaseAddress, &peb, sizeof(peb), NULL) &&
-	    ReadProcessMemory(vm, peb.ProcessParameters, &params, sizeof(params), NULL) &&
-	    params.CommandLine.Length <= sizeof(cl.raw) - sizeof(WCHAR)) {
-		WCHAR *buf = (WCHAR *)cl.raw;
-		if (params.CommandLine.Length == 0) {
-			out = pc_strdup("");
-		} else if (ReadProcessMemory(vm, params.CommandLine.Buffer, buf,
-		                             params.CommandLine.Length, NULL)) {
-			out = utf8_dup(buf, params.CommandLine.Length / sizeof(WCHAR));
-		}
-	}
-	CloseHandle(vm);
-	return out;
+	return pc_win_unix_ms(ft_u64(ft));
 }
 
 static void
@@ -261,10 +92,8 @@ went_new(toolhelp *t, const PROCESSENTRY32W *pe)
 		return e;
 	}
 	e->create_time_ms = ft_unix_ms(&c);
-	e->exe            = image_path(e->h);
-	e->cmdline        = command_line(e->h, e->pid);
-	e->user           = token_user(t, e->h);
-	e->static_partial = e->exe == NULL || e->cmdline == NULL || e->user == NULL;
+	e->static_partial =
+	        !pc_win_statics(&t->users, e->h, e->pid, &e->exe, &e->cmdline, &e->user);
 	return e;
 }
 
@@ -481,11 +310,7 @@ toolhelp_close(pc_probe *base)
 		went_free(e);
 	}
 	pc_idmap_fini(&t->procs);
-	for (size_t i = 0; i < t->n_users; i++) {
-		free(t->users[i].sid);
-		free(t->users[i].name);
-	}
-	free(t->users);
+	pc_win_users_fini(&t->users);
 	free(t->gone);
 	free(t);
 }
