@@ -8,6 +8,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 
 #include "pc_err.h"
+#include "pc_net.h"
 #include "pc_platform.h"
 
 static int
@@ -49,14 +50,10 @@ on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
 static int
 listen_on(pc_agent *a, nng_socket s, const char *url, const char *what)
 {
-	int  rv = nng_listen(s, url, NULL, 0);
 	char msg[200];
+	int  rv = pc_listen(s, url, a->opts.ipc_mode, msg, sizeof(msg));
 
-	if (rv != 0) {
-		snprintf(msg, sizeof(msg), "cannot listen on %s: %s", url, nng_strerror(rv));
-		return fail(a, PC_EADDR, what, msg);
-	}
-	return PC_OK;
+	return rv == PC_OK ? PC_OK : fail(a, rv, what, msg);
 }
 
 int
@@ -79,6 +76,7 @@ pc_agent_start(pc_agent *a, const pc_agent_opts *o)
 	if ((rv = pc_probe_open(o->probe, &a->probe)) != PC_OK) {
 		return fail(a, rv, "probe", pc_strerror(rv));
 	}
+	pc_probe_set_scrub(a->probe, &o->scrub);
 	if ((rv = pc_cache_open(&a->cache, &o->deadband)) != PC_OK ||
 	    (rv = pc_replica_open(&a->local)) != PC_OK || (rv = nng_mtx_alloc(&a->lock)) != 0 ||
 	    (rv = pc_service_open(&a->svc, a->lock, &hooks)) != PC_OK ||

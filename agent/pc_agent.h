@@ -27,6 +27,8 @@ typedef struct pc_agent_opts {
 	uint32_t    interval_ms;
 	uint32_t    keyframe_every; /* ticks */
 	pc_deadband deadband;
+	pc_scrub    scrub;    /* command line scrubbing: on by default */
+	int         ipc_mode; /* of ipc:// sockets, e.g. 0600 */
 } pc_agent_opts;
 
 typedef struct pc_agent {

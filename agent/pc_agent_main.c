@@ -10,9 +10,13 @@
 #include "pc_codec.h"
 #include "pc_err.h"
 #include "pc_json.h"
+#include "pc_net.h"
 #include "pc_parse.h"
 #include "pc_platform.h"
 #include "pc_probe.h"
+
+#define MAX_SCRUB_WORDS 64
+static const char *scrub_words[MAX_SCRUB_WORDS];
 
 static void
 usage(FILE *out)
@@ -39,6 +43,12 @@ usage(FILE *out)
 	fprintf(out, ")\n"
 	             "  --deadband-mem N   ignore memory changes under N bytes (default 0: off)\n"
 	             "  --deadband-cpu N   ignore CPU time changes under N us (default 0: off)\n"
+	             "  --no-scrub         publish command lines as they are (default: values\n"
+	             "                     after password, passwd, secret, token, api_key,\n"
+	             "                     apikey become ********)\n"
+	             "  --scrub-word WORD  one more sensitive word (repeatable)\n"
+	             "  --ipc-mode MODE    permissions of ipc:// sockets, octal (default 600:\n"
+	             "                     the owner only; POSIX)\n"
 	             "  --ticks N          stop after N ticks (default 0: run until stopped)\n"
 	             "  --once             take one snapshot, print it and exit\n"
 	             "  --json             with --once: JSON lines, one object a process\n"
@@ -52,7 +62,7 @@ usage(FILE *out)
 
 /* One snapshot, every field of every process, as JSON lines on stdout. */
 static int
-print_once(const char *probe_name)
+print_once(const char *probe_name, const pc_scrub *scrub)
 {
 	pc_probe   *probe = NULL;
 	pc_snapshot snap  = { 0 };
@@ -64,6 +74,7 @@ print_once(const char *probe_name)
 		        probe_name ? probe_name : pc_probe_backends[0]->name, pc_strerror(rv));
 		return 1;
 	}
+	pc_probe_set_scrub(probe, scrub);
 	rv = pc_probe_processes_by_pid(probe, pc_clock_realtime_ms(), true, &snap);
 	if (rv != PC_OK) {
 		fprintf(stderr, "pidcast-agent: snapshot failed: %s\n", pc_strerror(rv));
@@ -111,6 +122,9 @@ main(int argc, char **argv)
 		OPT_DB_CPU,
 		OPT_TICKS,
 		OPT_AGGREGATOR,
+		OPT_NO_SCRUB,
+		OPT_SCRUB_WORD,
+		OPT_IPC_MODE,
 	};
 	static const struct option opts[] = {
 		{ "once", no_argument, NULL, OPT_ONCE },
@@ -125,6 +139,9 @@ main(int argc, char **argv)
 		{ "deadband-cpu", required_argument, NULL, OPT_DB_CPU },
 		{ "ticks", required_argument, NULL, OPT_TICKS },
 		{ "aggregator", required_argument, NULL, OPT_AGGREGATOR },
+		{ "no-scrub", no_argument, NULL, OPT_NO_SCRUB },
+		{ "scrub-word", required_argument, NULL, OPT_SCRUB_WORD },
+		{ "ipc-mode", required_argument, NULL, OPT_IPC_MODE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -134,6 +151,8 @@ main(int argc, char **argv)
 		.rpc_url        = PC_DEFAULT_RPC,
 		.interval_ms    = 1000,
 		.keyframe_every = 30,
+		.scrub          = { .extra = scrub_words },
+		.ipc_mode       = PC_IPC_MODE,
 	};
 	pc_agent a;
 	uint64_t v, ticks = 0;
@@ -192,6 +211,20 @@ main(int argc, char **argv)
 		case OPT_AGGREGATOR:
 			o.aggregator = optarg;
 			break;
+		case OPT_IPC_MODE:
+			if ((o.ipc_mode = pc_parse_mode(optarg)) < 0) {
+				return bad_value("--ipc-mode", optarg);
+			}
+			break;
+		case OPT_NO_SCRUB:
+			o.scrub.off = true;
+			break;
+		case OPT_SCRUB_WORD:
+			if (o.scrub.n_extra == MAX_SCRUB_WORDS || optarg[0] == '\0') {
+				return bad_value("--scrub-word", optarg);
+			}
+			scrub_words[o.scrub.n_extra++] = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -212,7 +245,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (once) {
-		return print_once(o.probe);
+		return print_once(o.probe, &o.scrub);
 	}
 	pc_catch_stop();
 	if ((rv = pc_agent_start(&a, &o)) != PC_OK) {

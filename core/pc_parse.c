@@ -52,3 +52,16 @@ pc_parse_u32(const char *s, uint32_t *out)
 	*out = (uint32_t)v;
 	return 0;
 }
+
+int
+pc_parse_mode(const char *s)
+{
+	char         *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '7') {
+		return -1;
+	}
+	v = strtoul(s, &end, 8);
+	return *end == '\0' && v <= 0777 ? (int)v : -1;
+}

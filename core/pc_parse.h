@@ -12,4 +12,7 @@ uint32_t pc_parse_ms(const char *s);
 int pc_parse_u64(const char *s, uint64_t *out);
 int pc_parse_u32(const char *s, uint32_t *out);
 
+/* A file mode in octal, "600" or "0660", up to 0777; -1 when malformed. */
+int pc_parse_mode(const char *s);
+
 #endif

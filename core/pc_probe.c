@@ -49,6 +49,12 @@ pc_probe_open(const char *name, pc_probe **out)
 }
 
 void
+pc_probe_set_scrub(pc_probe *p, const pc_scrub *s)
+{
+	p->scrub = *s;
+}
+
+void
 pc_probe_close(pc_probe *p)
 {
 	if (p != NULL) {

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "pc_proc.h"
+#include "pc_scrub.h"
 
 /* One tick's records. Their strings are borrowed from the probe and stay
  * valid until its next call: never pc_proc_clear() them. */
@@ -45,7 +46,12 @@ typedef struct pc_probe_ops {
 
 struct pc_probe {
 	const pc_probe_ops *ops;
+	pc_scrub            scrub; /* applied to command lines as they are read */
 };
+
+/* Sets how command lines are scrubbed (on, with the built-in words, by
+ * default); s->extra is borrowed. Call before the first snapshot. */
+void pc_probe_set_scrub(pc_probe *p, const pc_scrub *s);
 
 /* The backends built for this OS, NULL-terminated; the first is the default. */
 extern const pc_probe_ops *const pc_probe_backends[];

@@ -140,7 +140,8 @@ nent_new(ntqsi *t, const spi *s, uint32_t pid, uint64_t ct)
 		e->static_partial = true;
 		return e;
 	}
-	e->static_partial = !pc_win_statics(&t->users, h, pid, &e->exe, &e->cmdline, &e->user);
+	e->static_partial =
+	        !pc_win_statics(&t->users, &t->base.scrub, h, pid, &e->exe, &e->cmdline, &e->user);
 	CloseHandle(h);
 	return e;
 }

@@ -278,7 +278,7 @@ read_cmdline(procfs *p, uint32_t pid)
 		}
 	}
 	p->buf[n] = '\0';
-	return strdup(p->buf);
+	return pc_scrub_cmdline(p->buf, &p->base.scrub);
 }
 
 static void

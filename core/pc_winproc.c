@@ -194,10 +194,14 @@ pc_win_users_fini(pc_win_users *u)
 }
 
 bool
-pc_win_statics(pc_win_users *u, HANDLE h, DWORD pid, char **exe, char **cmdline, const char **user)
+pc_win_statics(pc_win_users *u, const pc_scrub *s, HANDLE h, DWORD pid, char **exe, char **cmdline,
+               const char **user)
 {
+	char *raw = command_line(h, pid);
+
 	*exe     = image_path(h);
-	*cmdline = command_line(h, pid);
+	*cmdline = raw != NULL ? pc_scrub_cmdline(raw, s) : NULL;
 	*user    = token_user(u, h);
+	free(raw);
 	return *exe != NULL && *cmdline != NULL && *user != NULL;
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pc_scrub.h"
+
 /* FILETIME units (100 ns since 1601) to Unix milliseconds; 0 if earlier. */
 uint64_t pc_win_unix_ms(uint64_t filetime);
 
@@ -24,9 +26,10 @@ typedef struct pc_win_users {
 void pc_win_users_fini(pc_win_users *u);
 
 /* Reads through h (opened with PROCESS_QUERY_LIMITED_INFORMATION) the image
- * path, the command line and the user; what it cannot read stays NULL.
- * Returns true when all three were read. *user is owned by u. */
-bool pc_win_statics(pc_win_users *u, HANDLE h, DWORD pid, char **exe, char **cmdline,
-                    const char **user);
+ * path, the command line (scrubbed with s) and the user; what it cannot
+ * read stays NULL. Returns true when all three were read. *user is owned
+ * by u. */
+bool pc_win_statics(pc_win_users *u, const pc_scrub *s, HANDLE h, DWORD pid, char **exe,
+                    char **cmdline, const char **user);
 
 #endif

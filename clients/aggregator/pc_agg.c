@@ -9,6 +9,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 
 #include "pc_err.h"
+#include "pc_net.h"
 #include "pc_platform.h"
 #include "pc_update.h"
 
@@ -107,9 +108,9 @@ pc_agg_start(pc_agg *g, const pc_agg_opts *o)
 		return fail(g, pc_nng_err(rv), "sockets: %s%s", nng_strerror(rv), "");
 	}
 	nng_socket_set_size(g->rep, NNG_OPT_RECVMAXSZ, PC_RPC_MAX_RECV);
-	if (o->listen != NULL && (rv = nng_listen(g->sub, o->listen, NULL, 0)) != 0) {
-		return fail(g, PC_EADDR, "cannot listen for agents on %s: %s", o->listen,
-		            nng_strerror(rv));
+	if (o->listen != NULL &&
+	    (rv = pc_listen(g->sub, o->listen, o->ipc_mode, g->err, sizeof(g->err))) != PC_OK) {
+		return rv;
 	}
 	for (int i = 0; i < o->n_agents; i++) {
 		if ((rv = nng_dial(g->sub, o->agents[i], NULL, NNG_FLAG_NONBLOCK)) != 0) {
@@ -117,9 +118,8 @@ pc_agg_start(pc_agg *g, const pc_agg_opts *o)
 			            nng_strerror(rv));
 		}
 	}
-	if ((rv = nng_listen(g->rep, o->rpc, NULL, 0)) != 0) {
-		return fail(g, PC_EADDR, "cannot listen for queries on %s: %s", o->rpc,
-		            nng_strerror(rv));
+	if ((rv = pc_listen(g->rep, o->rpc, o->ipc_mode, g->err, sizeof(g->err))) != PC_OK) {
+		return rv;
 	}
 	if ((rv = pc_rpc_server_start(g->rep, pc_service_base(g->svc), RPC_WORKERS, &g->rpc)) !=
 	    PC_OK) {

@@ -32,6 +32,7 @@ typedef struct pc_agg_opts {
 	pc_group_by  group_by;
 	const char  *pid_include; /* glob of names with per-PID series; NULL: none */
 	size_t       recv_max;
+	int          ipc_mode; /* of ipc:// sockets */
 } pc_agg_opts;
 
 /* Counters of exited processes, so group totals never go back. */

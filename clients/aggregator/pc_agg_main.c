@@ -6,6 +6,8 @@
 
 #include "pc_agg.h"
 #include "pc_err.h"
+#include "pc_net.h"
+#include "pc_parse.h"
 #include "pc_platform.h"
 
 #define MAX_AGENTS 4096
@@ -29,6 +31,7 @@ usage(FILE *out)
 	        "  --group-by KEY     process groups in metrics: name, user or exe (default name)\n"
 	        "  --pid-metrics GLOB per-PID series for processes whose name matches\n"
 	        "                     (default none: series grow with every PID)\n"
+	        "  --ipc-mode MODE    permissions of ipc:// sockets, octal (default 600)\n"
 	        "  -h, --help         show this help and exit\n"
 	        "  -V, --version      print the version and exit\n"
 	        "\n"
@@ -40,7 +43,16 @@ usage(FILE *out)
 int
 main(int argc, char **argv)
 {
-	enum { OPT_LISTEN = 256, OPT_AGENT, OPT_RPC, OPT_METRICS, OPT_DOWN, OPT_GROUP, OPT_PIDS };
+	enum {
+		OPT_LISTEN = 256,
+		OPT_AGENT,
+		OPT_RPC,
+		OPT_METRICS,
+		OPT_DOWN,
+		OPT_GROUP,
+		OPT_PIDS,
+		OPT_IPC_MODE
+	};
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "agent", required_argument, NULL, OPT_AGENT },
@@ -49,6 +61,7 @@ main(int argc, char **argv)
 		{ "down-after", required_argument, NULL, OPT_DOWN },
 		{ "group-by", required_argument, NULL, OPT_GROUP },
 		{ "pid-metrics", required_argument, NULL, OPT_PIDS },
+		{ "ipc-mode", required_argument, NULL, OPT_IPC_MODE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -103,6 +116,13 @@ main(int argc, char **argv)
 			} else {
 				fprintf(stderr,
 				        "pidcast-aggregator: --group-by takes name, user or exe\n");
+				return 2;
+			}
+			break;
+		case OPT_IPC_MODE:
+			if ((o.ipc_mode = pc_parse_mode(optarg)) < 0) {
+				fprintf(stderr, "pidcast-aggregator: invalid --ipc-mode '%s'\n",
+				        optarg);
 				return 2;
 			}
 			break;

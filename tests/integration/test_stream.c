@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include <cmocka.h>
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/sub.h>
@@ -226,8 +228,16 @@ test_start_and_exit_tcp(void **state)
 static void
 test_start_and_exit_ipc(void **state)
 {
-	make_urls(*state, false);
-	sees_start_and_exit(*state);
+	fx         *x = *state;
+	struct stat st;
+
+	make_urls(x, false);
+	sees_start_and_exit(x);
+	/* ipc sockets are the owner's only, by default. */
+	assert_int_equal(stat(x->pub + 6, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(x->rpc + 6, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
 }
 
 /* A subscriber that joins late resyncs over RPC and equals the agent. */

@@ -62,12 +62,14 @@ command(fx *f, const char *cmd)
 static int
 setup(void **state)
 {
-	const char *argv[] = { child_path, NULL };
+	char        io[64];
+	const char *argv[] = { child_path, io, "--password=hunter2", NULL };
 	char        line[64];
 	fx         *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
 	assert_int_equal(pc_probe_open(backend, &f->probe), PC_OK);
+	snprintf(io, sizeof(io), "pc_child_io.%u.tmp", pc_self_pid()); /* its scratch file */
 	f->spawn_ms[0] = pc_clock_realtime_ms();
 	f->child       = pc_child_start(argv);
 	assert_non_null(f->child);
@@ -108,6 +110,9 @@ test_identity(void **state)
 	assert_non_null(strstr(r->exe, "pc_child"));
 	assert_non_null(r->cmdline);
 	assert_non_null(strstr(r->cmdline, "pc_child"));
+	/* Scrubbed at the source, on by default. */
+	assert_non_null(strstr(r->cmdline, "--password=********"));
+	assert_null(strstr(r->cmdline, "hunter2"));
 	assert_non_null(r->user);
 	assert_false(r->partial);
 	assert_false(r->kernel);
