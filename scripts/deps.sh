@@ -27,7 +27,7 @@ done
 pkgs=(
 	build-essential cmake pkg-config git
 	libnng-dev nng-utils libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
-	clang clang-format valgrind curl prometheus
+	clang libclang-rt-14-dev clang-format valgrind curl prometheus
 	mingw-w64 wine wine64 dpkg-dev
 )
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, checks the format, then builds
-# and runs the suites natively (with valgrind), with ASan+UBSan, and as
-# Windows .exe files under Wine. Prints a summary; non-zero on any failure.
+# and runs the suites natively (with valgrind), with ASan+UBSan, the
+# libFuzzer targets for a bounded time (PC_FUZZ_SECONDS, default 30 each),
+# and the Windows .exe files under Wine. Prints a summary; non-zero on any
+# failure.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +18,8 @@ for a in "$@"; do
 	-h | --help)
 		echo "usage: scripts/test.sh [--no-windows] [--no-asan]"
 		echo "  deps, format check, native build and tests (also under valgrind),"
-		echo "  ASan+UBSan build and tests, Windows build and tests under Wine."
+		echo "  ASan+UBSan build and tests, libFuzzer targets (PC_FUZZ_SECONDS each,"
+		echo "  default 30; skipped with --no-asan), Windows build and tests under Wine."
 		exit 0
 		;;
 	*)
@@ -85,6 +88,9 @@ stage format scripts/check-format.sh
 stage native build_and_test build -DPC_VALGRIND=ON
 if [ "$want_asan" -eq 1 ]; then
 	stage asan build_and_test build-asan -DPC_SANITIZE=ON -DCMAKE_C_COMPILER=clang
+fi
+if [ "$want_asan" -eq 1 ]; then
+	stage fuzz scripts/fuzz.sh
 fi
 if [ "$want_win" -eq 1 ]; then
 	stage windows build_and_test build-win -DCMAKE_TOOLCHAIN_FILE=cmake/mingw-w64.cmake

@@ -1,0 +1,139 @@
+/* fuzz_seeds.c: writes the seed corpora of the fuzz targets: real Update
+ * frames (keyframe, delta, exits, PID reuse) and real RPC requests for
+ * every method, as the agent and pidcast-query make them.
+ * usage: fuzz_seeds UPDATE-DIR RPC-DIR */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pc_cache.h"
+#include "pc_codec.h"
+#include "pc_update.h"
+
+static void
+put(const char *dir, const char *name, const void *data, size_t len)
+{
+	char  path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "wb")) == NULL || fwrite(data, 1, len, f) != len) {
+		perror(path);
+		exit(1);
+	}
+	fclose(f);
+}
+
+static void
+request(const char *dir, const char *method, const ProtobufCMessage *in)
+{
+	Pidcast__Request r = PIDCAST__REQUEST__INIT;
+	uint8_t          payload[4096], buf[8192];
+	size_t           n;
+
+	r.method = (char *)method;
+	if (in != NULL) {
+		r.has_payload  = 1;
+		r.payload.data = payload;
+		r.payload.len  = protobuf_c_message_pack(in, payload);
+	}
+	n = pidcast__request__pack(&r, buf);
+	put(dir, method, buf, n);
+}
+
+static const pc_proc *
+next(const void *table, size_t *cursor)
+{
+	const pc_proc *p = table;
+	return *cursor < 3 ? &p[(*cursor)++] : NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	pc_proc       p[3];
+	pc_encoder    enc = { 0 };
+	pc_delta      d   = { 0 };
+	pc_upsert     ups[2];
+	pc_key        ex[1];
+	pc_update_hdr h = { "seedhost", 42, 1, 1700000000000ULL, 1000 };
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: fuzz_seeds UPDATE-DIR RPC-DIR\n");
+		return 2;
+	}
+	memset(p, 0, sizeof(p));
+	for (int i = 0; i < 3; i++) {
+		p[i].pid            = (uint32_t)(10 + i);
+		p[i].create_time_ms = 1700000000000ULL + (uint64_t)i;
+		p[i].ppid           = 1;
+		p[i].name           = "worker";
+		p[i].exe            = "/usr/bin/worker";
+		p[i].cmdline        = "/usr/bin/worker --id 1 --password=********";
+		p[i].user           = "svc";
+		p[i].threads        = 4;
+		p[i].rss_bytes      = 1u << 20;
+	}
+	pc_encoder_keyframe(&enc, &h, next, p, 3);
+	pc_encoder_frame(&enc);
+	put(argv[1], "keyframe", enc.frame.data, enc.frame.len);
+
+	h.seq          = 2;
+	p[0].rss_bytes = 2u << 20;
+	ups[0]         = (pc_upsert){ &p[0], PC_BIT(PC_F_RSS_BYTES), false };
+	p[2].pid       = 99;
+	ups[1]         = (pc_upsert){ &p[2], PC_MASK_ALL, true };
+	ex[0]          = (pc_key){ 11, 1700000000001ULL };
+	d.upserts      = ups;
+	d.n_upserts    = 2;
+	d.exits        = ex;
+	d.n_exits      = 1;
+	pc_encoder_delta(&enc, &h, &d);
+	pc_encoder_frame(&enc);
+	put(argv[1], "delta", enc.frame.data, enc.frame.len);
+
+	h.seq = 3; /* PID 10 reused */
+	ex[0] = (pc_key){ 10, 1700000000000ULL };
+	p[0].create_time_ms += 5000;
+	ups[0]      = (pc_upsert){ &p[0], PC_MASK_ALL, true };
+	d.n_upserts = 1;
+	pc_encoder_delta(&enc, &h, &d);
+	pc_encoder_frame(&enc);
+	put(argv[1], "reuse", enc.frame.data, enc.frame.len);
+
+	h.seq       = 4; /* the heartbeat */
+	d.n_upserts = d.n_exits = 0;
+	pc_encoder_delta(&enc, &h, &d);
+	pc_encoder_frame(&enc);
+	put(argv[1], "heartbeat", enc.frame.data, enc.frame.len);
+	pc_encoder_fini(&enc);
+
+	Pidcast__GetProcessRequest    gp     = PIDCAST__GET_PROCESS_REQUEST__INIT;
+	Pidcast__ListProcessesRequest lp     = PIDCAST__LIST_PROCESSES_REQUEST__INIT;
+	Pidcast__StatsForPidsRequest  sp     = PIDCAST__STATS_FOR_PIDS_REQUEST__INIT;
+	Pidcast__GetSnapshotRequest   gs     = PIDCAST__GET_SNAPSHOT_REQUEST__INIT;
+	Pidcast__TopRequest           tp     = PIDCAST__TOP_REQUEST__INIT;
+	Pidcast__ListHostsRequest     lh     = PIDCAST__LIST_HOSTS_REQUEST__INIT;
+	uint32_t                      pids[] = { 1, 101 };
+
+	gp.has_pid        = 1;
+	gp.pid            = 101;
+	lp.name_glob      = "py*";
+	lp.has_page_size  = 1;
+	lp.page_size      = 2;
+	lp.has_page_token = 1;
+	lp.page_token     = 1;
+	sp.pids           = pids;
+	sp.n_pids         = 2;
+	tp.has_n          = 1;
+	tp.n              = 3;
+	tp.has_by         = 1;
+	tp.by             = PIDCAST__TOP_REQUEST__BY__RSS;
+	request(argv[2], "GetProcess", &gp.base);
+	request(argv[2], "ListProcesses", &lp.base);
+	request(argv[2], "StatsForPids", &sp.base);
+	request(argv[2], "GetSnapshot", &gs.base);
+	request(argv[2], "Top", &tp.base);
+	request(argv[2], "ListHosts", &lh.base);
+	return 0;
+}
