@@ -1,0 +1,58 @@
+#!/bin/bash
+# bench_agent.sh: the real agent's CPU, RSS and allocations a tick with N helper processes.
+# usage: bench_agent.sh BUILD_DIR [SECONDS (60)] [PROCS (1000)]
+# Prints one "agent:" line of figures; the steady window runs from second 10 to the end.
+set -u
+build=${1:?usage: bench_agent.sh BUILD_DIR [SECONDS] [PROCS]}
+secs=${2:-60}
+procs=${3:-1000}
+warm=10
+tmp=$(mktemp -d /tmp/pc-bench-agent.XXXXXX)
+pids=()
+
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+# utime + stime of PID, in clock ticks.
+cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+# mallocs + callocs + reallocs the shim has counted, after asking it with SIGUSR1.
+allocs() {
+	kill -USR1 "$1"
+	sleep 0.2
+	grep 'pc_malloc_count:' "$tmp/agent.err" | tail -1 | awk '{ print $3 + $5 + $7 }'
+}
+status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+
+"$build/tests/bench/pc_hold" "$procs" >"$tmp/hold.out" &
+pids+=($!)
+until grep -q helpers "$tmp/hold.out" 2>/dev/null; do sleep 0.2; done
+
+LD_PRELOAD="$build/tests/bench/libpc_malloc_count.so" "$build/agent/pidcast-agent" \
+	--interval 1s --publish "ipc://$tmp/x.pub" --rpc "ipc://$tmp/x.rpc" \
+	>/dev/null 2>"$tmp/agent.err" &
+agent=$!
+pids=("$agent" "${pids[@]}")
+t0=$(date +%s.%N)
+calc() { awk "BEGIN { x = $1; printf \"%.${2:-2}f\", x < 0 ? 0 : x }"; }
+sleep_until() { sleep "$(calc "$t0 + $1 - $(date +%s.%N)" 3)"; }
+
+sleep_until "$warm.5" # between two ticks: they start on whole seconds
+forks() { awk '$1 == "processes" { print $2 }' /proc/stat; }
+c0=$(cpu_ticks "$agent") a0=$(allocs "$agent") w0=$(date +%s.%N) f0=$(forks)
+sleep_until "$secs.5"
+c1=$(cpu_ticks "$agent") a1=$(allocs "$agent") w1=$(date +%s.%N) f1=$(forks)
+rss=$(status_kb "$agent" VmRSS) hwm=$(status_kb "$agent" VmHWM)
+procs_seen=$(ls /proc | grep -c '^[0-9]')
+ticks=$((secs - warm))
+hz=$(getconf CLK_TCK)
+echo "agent: $procs_seen processes, ${secs}s at 1s ticks; steady window ${ticks} ticks:" \
+	"cpu_pct $(calc "100 * ($c1 - $c0) / $hz / ($w1 - $w0)")" \
+	"rss_mb $(calc "$rss / 1024" 1) hwm_mb $(calc "$hwm / 1024" 1)" \
+	"allocs_per_tick $(calc "($a1 - $a0) / $ticks" 1) (allocs $a0 at tick $warm, $a1 at tick $secs)" \
+	"new_procs_per_tick $(calc "($f1 - $f0) / $ticks" 1)"

@@ -1,0 +1,102 @@
+#!/bin/bash
+# run_all.sh: builds and runs every Linux benchmark, then prints one summary table.
+# usage: tests/bench/run_all.sh [BUILD_DIR (default /tmp/pidcast-bench-build)]
+# Run as root (it installs what is missing, and reads every process's /proc/PID/io).
+# Full logs go to BUILD_DIR/bench-logs; it takes about 6 minutes.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${1:-/tmp/pidcast-bench-build}
+logs=$build/bench-logs
+bench=$build/tests/bench
+port=19256 # process-exporter's, on loopback
+pids=()
+
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+install_missing() {
+	local p missing=()
+	for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+	((${#missing[@]})) || return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "run_all: missing ${missing[*]}; run as root to install them" >&2
+		exit 1
+	fi
+	echo "run_all: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null ||
+		{ apt-get update >/dev/null && apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; } ||
+		exit 1
+}
+
+# Runs "$@" with its output in $logs/NAME.txt; a failure is kept for the summary.
+failed=()
+run() {
+	local name=$1
+	shift
+	echo "run_all: $name: $*"
+	"$@" >"$logs/$name.txt" 2>&1 || failed+=("$name")
+}
+
+install_missing python3-psutil prometheus-process-exporter procps curl cmake gcc make
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+	cmake --build "$build" -j2 --target bench_probe bench_peers bench_stream bench_aggregator \
+		pc_hold pc_malloc_count pidcast-agent >/dev/null || exit 1
+mkdir -p "$logs"
+
+run probe "$bench/bench_probe" --procs 1000 --rounds 15
+
+# process-exporter, every process in a group of its name, without the extras
+# (per-thread metrics, smaps) that pidcast does not read either.
+printf 'process_names:\n  - name: "{{.Comm}}"\n    cmdline: [".*"]\n' >"$logs/process-exporter.yml"
+prometheus-process-exporter -config.path "$logs/process-exporter.yml" -threads=false \
+	-gather-smaps=false -web.listen-address "127.0.0.1:$port" >"$logs/process-exporter.log" 2>&1 &
+exporter=$!
+pids+=("$exporter")
+for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/metrics" && break; sleep 0.2; done
+peers=(--psutil "$here/bench_psutil.py" --exporter "$exporter" "http://127.0.0.1:$port/metrics")
+run peers-1k "$bench/bench_peers" --procs 1000 --rounds 9 "${peers[@]}"
+run peers-10k "$bench/bench_peers" --procs 10000 --rounds 5 "${peers[@]}"
+kill "$exporter" && wait "$exporter" 2>/dev/null
+pids=()
+
+run agent "$here/bench_agent.sh" "$build" 60 1000
+run stream "$bench/bench_stream"
+run aggregator "$bench/bench_aggregator" -a 1000 -p 1000 -s 40
+
+# The summary: one row a figure, from the logs.
+col() { awk -v m="$2" -v c="$3" '$1 == m { print $c }' "$logs/$1.txt"; }
+kv() { awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' "$logs/$1.txt"; }
+row() { printf '%-50s %-22s %s\n' "$1" "$2" "$3"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
+
+echo
+echo "summary ($(nproc) CPUs, Linux $(uname -r); medians; logs in $logs)"
+row "figure" "1k procs | 10k procs" "target"
+row "probe tick, us a process (probe+cache)" "$(col peers-1k pidcast-probe 2) | $(col peers-10k pidcast-probe 2)" ""
+row "probe tick, ms" "$(col peers-1k pidcast-probe 3) | $(col peers-10k pidcast-probe 3)" ""
+row "bare held-fd loop, us a process" "$(col peers-1k bare-loop 2) | $(col peers-10k bare-loop 2)" ""
+row "probe / bare loop" "$(ratio "$(col peers-1k pidcast-probe 2)" "$(col peers-1k bare-loop 2)") | $(ratio "$(col peers-10k pidcast-probe 2)" "$(col peers-10k bare-loop 2)")" "<= 1.2x"
+for m in ps:5 psutil:20 process-exporter:30; do
+	row "${m%%:*} / probe" \
+		"$(col peers-1k "${m%%:*}" 5) | $(col peers-10k "${m%%:*}" 5)" \
+		">= ${m##*:}x  (us a process: $(col peers-1k "${m%%:*}" 2) | $(col peers-10k "${m%%:*}" 2))"
+done
+row "probe us a process, 10k / 1k" "$(ratio "$(col peers-10k pidcast-probe 2)" "$(col peers-1k pidcast-probe 2)")" "~1x (linear)"
+row "fds held at 10k (probe | bare loop)" "$(awk '/^fds held/ { print $4 " | " $7 }' "$logs/peers-10k.txt" | tr -d ,)" "3 a process wanted; limit $(ulimit -Hn)"
+row "bench_probe (1k, 15 rounds): probe / bare" "$(awk '/^probe \/ bare/ { print $4 }' "$logs/probe.txt")" "<= 1.2x"
+row "agent, 1k helpers, 1 s ticks: CPU % of a core" "$(kv agent cpu_pct)" ""
+row "agent RSS | peak (VmHWM), MB" "$(kv agent rss_mb) | $(kv agent hwm_mb)" ""
+row "agent allocations a tick" "$(kv agent allocs_per_tick)" "0 ($(kv agent new_procs_per_tick) new processes a tick)"
+row "stream ipc idle: keyframe B/proc, latency p50" "$(awk '/^ipc idle/ { gsub(/[(,]/, ""); print $8 " B | " $(NF - 4) " ms" }' "$logs/stream.txt")" ""
+row "aggregator 1000x1000: CPU %, RSS MB" "$(awk '/^agents/ { for (i = 1; i < NF; i++) { if ($i == "CPU") c = $(i + 1); if ($i == "RSS") r = $(i + 1) } print c " | " r }' "$logs/aggregator.txt")" ""
+if ((${#failed[@]})); then
+	echo "run_all: failed: ${failed[*]} (see their logs)"
+	exit 1
+fi
