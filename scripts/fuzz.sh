@@ -18,9 +18,11 @@ mkdir -p "$b/corpus/update" "$b/corpus/rpc"
 status=0
 for t in update rpc; do
 	log="$b/fuzz_$t.log"
-	# New inputs go to the first folder; the regressions are read only.
+	# New inputs go to the first folder; the kept regressions are read only.
+	dirs=("corpus/$t")
+	[ -d "$top/tests/fuzz/regressions/$t" ] && dirs+=("$top/tests/fuzz/regressions/$t")
 	(cd "$b" && "tests/fuzz/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
-		"corpus/$t" "$top/tests/fuzz/regressions/$t") >"$log" 2>&1
+		"${dirs[@]}") >"$log" 2>&1
 	rv=$?
 	runs=$(grep -Eo 'Done [0-9]+ runs in [0-9]+ second' "$log" | tail -n1)
 	if [ $rv -eq 0 ]; then

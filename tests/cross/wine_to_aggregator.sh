@@ -11,7 +11,7 @@ query=$native/clients/query/pidcast-query
 for f in "$agg" "$agent" "$query"; do
 	[ -x "$f" ] || { echo "FAIL: no $f (build natively first)"; exit 1; }
 done
-base=$((33000 + ($$ % 1000) * 8))
+base=$((50000 + ($$ % 600) * 8)) # 50000-54999
 tmp=$(mktemp -d)
 pids=()
 cleanup() {

@@ -6,7 +6,7 @@ set -u
 wine=$1 agent=$2 child=$3 sub=$4
 [ -x "$sub" ] || { echo "FAIL: no native pidcast-sub at $sub (build natively first)"; exit 1; }
 
-port=$((31000 + ($$ % 4000) * 2))
+port=$((55000 + ($$ % 2000) * 2)) # 55000-58999
 pub=tcp://127.0.0.1:$port
 rpc=tcp://127.0.0.1:$((port + 1))
 tmp=$(mktemp -d)

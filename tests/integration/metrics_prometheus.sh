@@ -8,7 +8,7 @@ agent=$1 agg=$2
 for tool in curl promtool prometheus; do
 	command -v "$tool" >/dev/null || { echo "FAIL: $tool is missing (scripts/deps.sh installs it)"; exit 1; }
 done
-base=$((36000 + ($$ % 1000) * 5))
+base=$((35000 + ($$ % 800) * 6)) # 35000-39999
 tmp=$(mktemp -d)
 pids=()
 cleanup() {

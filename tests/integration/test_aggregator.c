@@ -264,7 +264,7 @@ main(int argc, char **argv)
 	}
 	agent_path = argv[1];
 	agg_path   = argv[2];
-	base_port  = 45000u + (pc_self_pid() % 500u) * 20u;
+	base_port  = 40000u + (pc_self_pid() % 500u) * 20u; /* 40000-49999 */
 	snprintf(listen_url, sizeof(listen_url), "tcp://127.0.0.1:%u", base_port);
 	snprintf(rpc_url, sizeof(rpc_url), "tcp://127.0.0.1:%u", base_port + 1);
 	snprintf(metrics_url, sizeof(metrics_url), "http://127.0.0.1:%u/metrics", base_port + 2);
