@@ -10,6 +10,7 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "pc_err.h"
+#include "pc_net.h"
 #include "pc_platform.h"
 #include "pc_rpc.h"
 #include "pc_update.h"
@@ -31,8 +32,9 @@ struct pc_follow {
 int
 pc_follow_open(pc_follow **out, const pc_follow_opts *o, char *err, size_t cap)
 {
-	pc_follow  *f     = calloc(1, sizeof(*f));
-	const char *topic = o->topic != NULL ? o->topic : PC_TOPIC_PREFIX;
+	pc_follow  *f        = calloc(1, sizeof(*f));
+	const char *topic    = o->topic != NULL ? o->topic : PC_TOPIC_PREFIX;
+	size_t      recv_max = o->recv_max ? o->recv_max : PC_RECV_MAX;
 	int         rv;
 
 	if (f == NULL || pc_replica_open(&f->rep) != PC_OK) {
@@ -43,8 +45,7 @@ pc_follow_open(pc_follow **out, const pc_follow_opts *o, char *err, size_t cap)
 	*out = f;
 	if ((rv = nng_sub0_open(&f->sub)) != 0 ||
 	    (rv = nng_socket_set(f->sub, NNG_OPT_SUB_SUBSCRIBE, topic, strlen(topic))) != 0 ||
-	    (rv = nng_socket_set_size(f->sub, NNG_OPT_RECVMAXSZ,
-	                              o->recv_max ? o->recv_max : 64u << 20)) != 0 ||
+	    (rv = nng_socket_set_size(f->sub, NNG_OPT_RECVMAXSZ, recv_max)) != 0 ||
 	    (o->recv_buf > 0 &&
 	     (rv = nng_socket_set_int(f->sub, NNG_OPT_RECVBUF, o->recv_buf)) != 0)) {
 		snprintf(err, cap, "subscriber socket: %s", nng_strerror(rv));
@@ -59,6 +60,7 @@ pc_follow_open(pc_follow **out, const pc_follow_opts *o, char *err, size_t cap)
 		nng_duration t = o->rpc_timeout_ms ? (nng_duration)o->rpc_timeout_ms : 2000;
 		if ((rv = nng_req0_open(&f->req)) != 0 ||
 		    (rv = nng_socket_set_ms(f->req, NNG_OPT_RECVTIMEO, t)) != 0 ||
+		    (rv = nng_socket_set_size(f->req, NNG_OPT_RECVMAXSZ, recv_max)) != 0 ||
 		    (rv = nng_socket_set_ms(f->req, NNG_OPT_SENDTIMEO, t)) != 0) {
 			snprintf(err, cap, "rpc socket: %s", nng_strerror(rv));
 			return pc_nng_err(rv);

@@ -19,7 +19,7 @@ typedef struct pc_follow_opts {
 	const char *topic;          /* subscription prefix; NULL: every host, "pc/" */
 	uint32_t    rpc_timeout_ms; /* 0: 2000 */
 	int         recv_buf;       /* messages queued in the SUB socket; 0: NNG's default */
-	size_t      recv_max;       /* largest message taken; 0: 64 MiB */
+	size_t      recv_max;       /* largest message taken; 0: PC_RECV_MAX */
 } pc_follow_opts;
 
 typedef struct pc_follow_stats {

@@ -6,6 +6,11 @@
 
 #include <nng/nng.h>
 
+/* The largest message a subscriber, the aggregator or a client takes by
+ * default (NNG_OPT_RECVMAXSZ; NNG's own default, 1 MiB, is less than a
+ * keyframe or a snapshot of about 7,000 processes). --recv-max changes it. */
+#define PC_RECV_MAX (64u << 20)
+
 /* Default mode of ipc:// sockets: read and write for the owner only. */
 #define PC_IPC_MODE 0600
 

@@ -102,7 +102,7 @@ pc_agg_start(pc_agg *g, const pc_agg_opts *o)
 	    (rv = nng_socket_set(g->sub, NNG_OPT_SUB_SUBSCRIBE, PC_TOPIC_PREFIX,
 	                         strlen(PC_TOPIC_PREFIX))) != 0 ||
 	    (rv = nng_socket_set_size(g->sub, NNG_OPT_RECVMAXSZ,
-	                              o->recv_max ? o->recv_max : 64u << 20)) != 0 ||
+	                              o->recv_max ? o->recv_max : PC_RECV_MAX)) != 0 ||
 	    (rv = nng_socket_set_int(g->sub, NNG_OPT_RECVBUF, 8192)) != 0 ||
 	    (rv = nng_rep0_open(&g->rep)) != 0) {
 		return fail(g, pc_nng_err(rv), "sockets: %s%s", nng_strerror(rv), "");

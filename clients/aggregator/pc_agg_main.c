@@ -29,6 +29,7 @@ usage(FILE *out)
 	        "  --metrics URL      Prometheus page (default %s; 'none' to disable)\n"
 	        "  --down-after N     a host silent for N of its intervals is down (default 3)\n"
 	        "  --group-by KEY     process groups in metrics: name, user or exe (default name)\n"
+	        "  --recv-max BYTES   largest update taken from an agent (default 67108864)\n"
 	        "  --pid-metrics GLOB per-PID series for processes whose name matches\n"
 	        "                     (default none: series grow with every PID)\n"
 	        "  --ipc-mode MODE    permissions of ipc:// sockets, octal (default 600)\n"
@@ -51,6 +52,7 @@ main(int argc, char **argv)
 		OPT_DOWN,
 		OPT_GROUP,
 		OPT_PIDS,
+		OPT_RECV_MAX,
 		OPT_IPC_MODE
 	};
 	static const struct option opts[] = {
@@ -61,6 +63,7 @@ main(int argc, char **argv)
 		{ "down-after", required_argument, NULL, OPT_DOWN },
 		{ "group-by", required_argument, NULL, OPT_GROUP },
 		{ "pid-metrics", required_argument, NULL, OPT_PIDS },
+		{ "recv-max", required_argument, NULL, OPT_RECV_MAX },
 		{ "ipc-mode", required_argument, NULL, OPT_IPC_MODE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -126,6 +129,16 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case OPT_RECV_MAX: {
+			uint64_t v;
+			if (pc_parse_u64(optarg, &v) != 0 || v == 0) {
+				fprintf(stderr, "pidcast-aggregator: invalid --recv-max '%s'\n",
+				        optarg);
+				return 2;
+			}
+			o.recv_max = (size_t)v;
+			break;
+		}
 		case OPT_PIDS:
 			o.pid_include = optarg;
 			break;

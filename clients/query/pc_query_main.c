@@ -12,6 +12,7 @@
 
 #include "pc_err.h"
 #include "pc_json.h"
+#include "pc_net.h"
 #include "pc_parse.h"
 #include "pc_query_print.h"
 #include "pc_rpc.h"
@@ -29,6 +30,7 @@ typedef struct query {
 	const char *url;
 	const char *host; /* --host, NULL if not given */
 	uint32_t    timeout_ms;
+	uint64_t    recv_max;
 	bool        json;
 } query;
 
@@ -56,6 +58,7 @@ usage(FILE *out)
 	        "  --host NAME        with get, list and snapshot: which host, for an\n"
 	        "                     aggregator\n"
 	        "                     (default: the only one)\n"
+	        "  --recv-max BYTES   largest reply taken (default 67108864)\n"
 	        "  --timeout TIME     wait this long for each answer: 3s, 500ms, 0.5\n"
 	        "                     (seconds) (default 3s)\n"
 	        "  --json             JSON lines, one object a process (default: a table)\n"
@@ -104,6 +107,7 @@ connect_agent(query *q)
 	nng_socket_set_ms(q->sock, NNG_OPT_RECVTIMEO, (nng_duration)q->timeout_ms);
 	nng_socket_set_ms(q->sock, NNG_OPT_SENDTIMEO, (nng_duration)q->timeout_ms);
 	nng_socket_set_ms(q->sock, NNG_OPT_REQ_RESENDTIME, RESEND_MS);
+	nng_socket_set_size(q->sock, NNG_OPT_RECVMAXSZ, q->recv_max ? q->recv_max : PC_RECV_MAX);
 	/* Non-blocking: a refused connection is retried in the background and
 	 * shows as the timeout below, with the same clear message. */
 	if ((rv = nng_dial(q->sock, q->url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
@@ -301,6 +305,7 @@ main(int argc, char **argv)
 		OPT_RPC = 256,
 		OPT_HOST,
 		OPT_TIMEOUT,
+		OPT_RECV_MAX,
 		OPT_JSON,
 		OPT_NAME,
 		OPT_USER,
@@ -311,6 +316,7 @@ main(int argc, char **argv)
 		{ "rpc", required_argument, NULL, OPT_RPC },
 		{ "host", required_argument, NULL, OPT_HOST },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "recv-max", required_argument, NULL, OPT_RECV_MAX },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "user", required_argument, NULL, OPT_USER },
@@ -341,6 +347,11 @@ main(int argc, char **argv)
 		case OPT_TIMEOUT:
 			if ((q.timeout_ms = pc_parse_ms(optarg)) == 0) {
 				return bad_usage("invalid value '%s' for --timeout", optarg);
+			}
+			break;
+		case OPT_RECV_MAX:
+			if (pc_parse_u64(optarg, &q.recv_max) != 0 || q.recv_max == 0) {
+				return bad_usage("invalid value '%s' for --recv-max", optarg);
 			}
 			break;
 		case OPT_JSON:

@@ -13,6 +13,7 @@
 #include "pc_follow.h"
 #include "pc_glob.h"
 #include "pc_json.h"
+#include "pc_parse.h"
 #include "pc_platform.h"
 #include "pc_rpc.h"
 #include "pc_update.h"
@@ -46,6 +47,7 @@ usage(FILE *out)
 	        "  --pid PID       only this process\n"
 	        "  --name GLOB     only processes whose name matches\n"
 	        "  --updates N     exit after N updates (default 0: until stopped)\n"
+	        "  --recv-max BYTES  largest update or snapshot taken (default 67108864)\n"
 	        "  -h, --help      show this help and exit\n"
 	        "  -V, --version   print the version and exit\n",
 	        PC_DEFAULT_PUBLISH);
@@ -165,7 +167,7 @@ print_table(sub *s, bool tty)
 int
 main(int argc, char **argv)
 {
-	enum { OPT_RPC = 256, OPT_NO_RPC, OPT_JSON, OPT_PID, OPT_NAME, OPT_UPDATES };
+	enum { OPT_RPC = 256, OPT_NO_RPC, OPT_JSON, OPT_PID, OPT_NAME, OPT_UPDATES, OPT_RECV_MAX };
 	static const struct option opts[] = {
 		{ "rpc", required_argument, NULL, OPT_RPC },
 		{ "no-rpc", no_argument, NULL, OPT_NO_RPC },
@@ -173,6 +175,7 @@ main(int argc, char **argv)
 		{ "pid", required_argument, NULL, OPT_PID },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "updates", required_argument, NULL, OPT_UPDATES },
+		{ "recv-max", required_argument, NULL, OPT_RECV_MAX },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -207,6 +210,15 @@ main(int argc, char **argv)
 		case OPT_NAME:
 			s.name = optarg;
 			break;
+		case OPT_RECV_MAX: {
+			uint64_t v;
+			if (pc_parse_u64(optarg, &v) != 0 || v == 0) {
+				fprintf(stderr, "pidcast-sub: invalid --recv-max '%s'\n", optarg);
+				return 2;
+			}
+			o.recv_max = (size_t)v;
+			break;
+		}
 		case OPT_UPDATES:
 			updates = strtoul(optarg, &end, 10);
 			if (*end != '\0' || end == optarg) {

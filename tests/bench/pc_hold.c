@@ -53,8 +53,10 @@ main(int argc, char **argv)
 	}
 	printf("pc_hold: %ld helpers\n", n);
 	fflush(stdout);
+	/* sleep, not pause: a signal between the test and pause() would be
+	 * lost, and the holder would wait forever. */
 	while (!pc_stop && n == want) {
-		pause();
+		sleep(1);
 	}
 	for (long i = 0; i < n; i++) {
 		kill(pids[i], SIGKILL);
