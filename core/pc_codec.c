@@ -126,6 +126,67 @@ pc_codec_proc_from_msg(const Pidcast__Process *msg, pc_proc *out, pc_mask *mask)
 	return PC_OK;
 }
 
+int
+pc_codec_proc_merge(const Pidcast__Process *msg, pc_proc *dst, pc_mask *changed)
+{
+	const char *m    = (const char *)msg;
+	pc_mask     diff = 0;
+	int         rv   = PC_OK;
+
+	if (!msg->has_pid || !msg->has_create_time_ms || msg->pid != dst->pid ||
+	    msg->create_time_ms != dst->create_time_ms) {
+		return PC_EPROTO;
+	}
+	for (int f = 0; f < PC_F_COUNT; f++) {
+		const ProtobufCFieldDescriptor *fd  = fdesc(f);
+		char                           *at  = (char *)dst + pc_fields[f].offset;
+		const char                     *src = m + fd->offset;
+
+		if (pc_fields[f].type == PC_T_STR) {
+			const char *s   = *(char *const *)src;
+			const char *cur = *(char *const *)at;
+			if (s != NULL && (cur == NULL || strcmp(s, cur) != 0)) {
+				int err = pc_proc_set_str(dst, f, s);
+				if (err == PC_OK) {
+					diff |= PC_BIT(f);
+				} else {
+					rv = err;
+				}
+			}
+			continue;
+		}
+		if (!*(const protobuf_c_boolean *)(m + fd->quantifier_offset)) {
+			continue;
+		}
+		switch (pc_fields[f].type) {
+		case PC_T_U32:
+			if (memcmp(at, src, sizeof(uint32_t)) != 0) {
+				memcpy(at, src, sizeof(uint32_t));
+				diff |= PC_BIT(f);
+			}
+			break;
+		case PC_T_U64:
+			if (memcmp(at, src, sizeof(uint64_t)) != 0) {
+				memcpy(at, src, sizeof(uint64_t));
+				diff |= PC_BIT(f);
+			}
+			break;
+		case PC_T_BOOL: {
+			bool v = *(const protobuf_c_boolean *)src != 0;
+			if (*(bool *)at != v) {
+				*(bool *)at = v;
+				diff |= PC_BIT(f);
+			}
+			break;
+		}
+		case PC_T_STR:
+			break;
+		}
+	}
+	*changed = diff;
+	return rv;
+}
+
 size_t
 pc_codec_proc_size(const pc_proc *p, pc_mask mask)
 {

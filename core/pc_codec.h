@@ -22,6 +22,13 @@ void pc_codec_proc_to_msg(const pc_proc *p, pc_mask mask, Pidcast__Process *msg)
  * PC_EPROTO when the key is missing. */
 int pc_codec_proc_from_msg(const Pidcast__Process *msg, pc_proc *out, pc_mask *mask);
 
+/* Applies a message to the record of the same process in place: each
+ * present field that differs is stored, and *changed gets those fields.
+ * A string is copied only when it differs, so a keyframe of an unchanged
+ * table allocates nothing. PC_EPROTO when the key is missing or is not
+ * dst's; PC_ENOMEM leaves that string as it was. */
+int pc_codec_proc_merge(const Pidcast__Process *msg, pc_proc *dst, pc_mask *changed);
+
 /* Serialized size, and serialization into buf of at least that size. */
 size_t pc_codec_proc_size(const pc_proc *p, pc_mask mask);
 size_t pc_codec_proc_pack(const pc_proc *p, pc_mask mask, uint8_t *buf);

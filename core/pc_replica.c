@@ -111,46 +111,42 @@ static int
 upsert(pc_replica *r, const Pidcast__Process *m, uint64_t dt_ms, uint64_t seq, pc_replica_cb cb,
        void *arg)
 {
-	pc_proc  in = { 0 };
-	pc_mask  present, changed;
+	pc_mask  mask;
 	rent    *e;
 	uint64_t cpu0, io0;
 	int      rv;
 
-	if ((rv = pc_codec_proc_from_msg(m, &in, &present)) != PC_OK) {
-		pc_proc_clear(&in);
-		return rv;
+	if (!m->has_pid || !m->has_create_time_ms) {
+		return PC_EPROTO;
 	}
-	e = pc_idmap_get(&r->map, in.pid);
-	if (e != NULL && e->rec.create_time_ms != in.create_time_ms) {
+	e = pc_idmap_get(&r->map, m->pid);
+	if (e != NULL && e->rec.create_time_ms != m->create_time_ms) {
 		remove_entry(r, e, cb, arg); /* the PID was reused */
 		e = NULL;
 	}
 	if (e == NULL) {
-		if ((e = calloc(1, sizeof(*e))) == NULL ||
-		    pc_idmap_set(&r->map, in.pid, e) != PC_OK) {
-			free(e);
-			pc_proc_clear(&in);
+		if ((e = calloc(1, sizeof(*e))) == NULL) {
 			return PC_ENOMEM;
 		}
-		rv      = pc_proc_assign(&e->rec, &in, present);
+		if ((rv = pc_codec_proc_from_msg(m, &e->rec, &mask)) != PC_OK ||
+		    (rv = pc_idmap_set(&r->map, m->pid, e)) != PC_OK) {
+			rent_free(e);
+			return rv;
+		}
 		e->tick = r->tick;
 		if (cb != NULL) {
-			cb(arg, PC_EV_NEW, &e->rec, present);
+			cb(arg, PC_EV_NEW, &e->rec, mask);
 		}
-		pc_proc_clear(&in);
-		return rv;
+		return PC_OK;
 	}
 	e->tick = r->tick;
-	changed = pc_proc_diff(&e->rec, &in) & present;
 	cpu0    = cpu_total(&e->rec);
 	io0     = io_total(&e->rec);
-	rv      = pc_proc_assign(&e->rec, &in, changed);
+	rv      = pc_codec_proc_merge(m, &e->rec, &mask);
 	set_rates(e, cpu0, io0, dt_ms, seq);
-	if (changed != 0 && cb != NULL) {
-		cb(arg, PC_EV_CHANGED, &e->rec, changed);
+	if (mask != 0 && cb != NULL) {
+		cb(arg, PC_EV_CHANGED, &e->rec, mask);
 	}
-	pc_proc_clear(&in);
 	return rv;
 }
 

@@ -129,6 +129,37 @@ test_garbage_and_missing_key_are_rejected(void **state)
 	pc_proc_clear(&in);
 }
 
+/* Merging a message into the record of the same process stores only what
+ * differs, and says which fields those were. */
+static void
+test_merge_reports_only_changes(void **state)
+{
+	pc_proc          cur = { 0 }, next = { 0 };
+	Pidcast__Process msg     = PIDCAST__PROCESS__INIT;
+	pc_mask          changed = 0;
+
+	(void)state;
+	pc_fixture_proc(&cur, 4);
+	pc_fixture_proc(&next, 4);
+	pc_codec_proc_to_msg(&next, PC_MASK_ALL, &msg);
+	assert_int_equal(pc_codec_proc_merge(&msg, &cur, &changed), PC_OK);
+	assert_int_equal(changed, 0);
+
+	next.rss_bytes += 1;
+	pc_proc_set_str(&next, PC_F_CMDLINE, "other --args");
+	msg = (Pidcast__Process)PIDCAST__PROCESS__INIT;
+	pc_codec_proc_to_msg(&next, PC_MASK_ALL, &msg);
+	assert_int_equal(pc_codec_proc_merge(&msg, &cur, &changed), PC_OK);
+	assert_int_equal(changed, PC_BIT(PC_F_RSS_BYTES) | PC_BIT(PC_F_CMDLINE));
+	assert_int_equal(pc_proc_diff(&cur, &next), 0);
+
+	msg.pid += 1; /* another process: refused, nothing changed */
+	assert_int_equal(pc_codec_proc_merge(&msg, &cur, &changed), PC_EPROTO);
+	assert_int_equal(cur.pid, next.pid);
+	pc_proc_clear(&cur);
+	pc_proc_clear(&next);
+}
+
 int
 main(void)
 {
@@ -137,6 +168,7 @@ main(void)
 		cmocka_unit_test(test_full_record_round_trip),
 		cmocka_unit_test(test_masked_record_carries_only_its_fields),
 		cmocka_unit_test(test_garbage_and_missing_key_are_rejected),
+		cmocka_unit_test(test_merge_reports_only_changes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
