@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pc_bench_util.h"
 #include "pc_cache.h"
 #include "pc_err.h"
 #include "pc_platform.h"
@@ -361,21 +362,6 @@ pc_tick(pc_bench *b, int m, uint64_t *us, size_t *n)
 	}
 }
 
-static int
-pc_double_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
-pc_median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), pc_double_cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static size_t
 pc_count_fds(void)
 {
@@ -478,35 +464,6 @@ pc_usage(FILE *f)
 	           "  --rounds R        measured rounds (default 9)\n"
 	           "  --psutil SCRIPT   bench_psutil.py (run as is: Debian's python3)\n"
 	           "  --exporter PID URL  a running process-exporter and its /metrics URL\n");
-}
-
-static bool
-pc_arg_size(const char *s, size_t max, size_t *out)
-{
-	char         *end;
-	unsigned long v;
-
-	errno = 0;
-	v     = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || s[0] == '-' || v > max) {
-		return false;
-	}
-	*out = v;
-	return true;
-}
-
-static rlim_t
-pc_raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
-		return 0;
-	}
-	rl.rlim_cur = rl.rlim_max;
-	(void)setrlimit(RLIMIT_NOFILE, &rl);
-	(void)getrlimit(RLIMIT_NOFILE, &rl);
-	return rl.rlim_cur;
 }
 
 /* Starts the bare worker and the psutil script; the probe is opened later so

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pc_bench_util.h"
 #include "pc_cache.h"
 #include "pc_err.h"
 #include "pc_platform.h"
@@ -273,57 +274,12 @@ pc_tick(pc_bench *b, int method, uint64_t *us, size_t *n)
 	return rv;
 }
 
-static int
-pc_double_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
-pc_median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), pc_double_cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* Raises the fd soft limit to the hard one; returns the new soft limit. */
-static rlim_t
-pc_raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
-		return 0;
-	}
-	rl.rlim_cur = rl.rlim_max;
-	(void)setrlimit(RLIMIT_NOFILE, &rl);
-	(void)getrlimit(RLIMIT_NOFILE, &rl);
-	return rl.rlim_cur;
-}
-
 static void
 pc_usage(FILE *f)
 {
 	fprintf(f, "usage: bench_probe [--procs N] [--rounds R]\n"
 	           "  --procs N   helper processes to start (default 1000)\n"
 	           "  --rounds R  measured rounds, each method once a round (default 15)\n");
-}
-
-static bool
-pc_arg_size(const char *s, size_t max, size_t *out)
-{
-	char         *end;
-	unsigned long v;
-
-	errno = 0;
-	v     = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || end == s || s[0] == '-' || v > max) {
-		return false;
-	}
-	*out = v;
-	return true;
 }
 
 static void
