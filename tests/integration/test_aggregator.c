@@ -60,6 +60,7 @@ setup(void **state)
 	}
 	assert_int_equal(nng_req0_open(&x->req), 0);
 	assert_int_equal(nng_socket_set_ms(x->req, NNG_OPT_RECVTIMEO, 3000), 0);
+	assert_int_equal(nng_socket_set_ms(x->req, NNG_OPT_SENDTIMEO, 3000), 0);
 	assert_int_equal(nng_dial(x->req, rpc_url, NULL, NNG_FLAG_NONBLOCK), 0);
 	*state = x;
 	return 0;
@@ -234,6 +235,7 @@ test_aggregator_dials_agents(void **state)
 	assert_non_null(dialer);
 	assert_int_equal(nng_req0_open(&req), 0);
 	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 3000), 0);
+	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_SENDTIMEO, 3000), 0);
 	assert_int_equal(nng_dial(req, rpc, NULL, NNG_FLAG_NONBLOCK), 0);
 	fx       other = { .req = req };
 	uint64_t t0    = pc_clock_mono_us();
