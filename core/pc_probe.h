@@ -53,6 +53,11 @@ struct pc_probe {
  * default); s->extra is borrowed. Call before the first snapshot. */
 void pc_probe_set_scrub(pc_probe *p, const pc_scrub *s);
 
+/* The Linux probe reads what only /proc/PID/status has (the uid, the peak
+ * RSS and swap) when a process is new and then once in this many ticks;
+ * peak RSS is raised to the current RSS every tick in between. */
+#define PC_PROBE_STATUS_EVERY 16
+
 /* The backends built for this OS, NULL-terminated; the first is the default. */
 extern const pc_probe_ops *const pc_probe_backends[];
 

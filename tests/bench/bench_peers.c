@@ -136,29 +136,37 @@ pc_pid_of(const char *name)
 	return *end == '\0' && end != name ? (uint32_t)v : 0;
 }
 
+/* What the probe holds per process, as in pc_probe_procfs.c: stat, statm,
+ * io and the fd directory (opened O_PATH, fstat'ed). status is opened, read
+ * and closed once in PC_PROBE_STATUS_EVERY ticks. */
+#define PC_BARE_FILES 4
+static const char *const pc_bare_files[PC_BARE_FILES] = { "stat", "statm", "io", "fd" };
+
 /* The bare loop's held fds, indexed by PID (PIDs are below pid_max). */
 typedef struct pc_bare {
-	int (*fd)[3];
-	size_t max_pid, held, budget;
-	char   buf[PC_READ_BUF];
+	int (*fd)[PC_BARE_FILES];
+	size_t   max_pid, held, budget;
+	uint64_t tick;
+	char     buf[PC_READ_BUF];
 } pc_bare;
 
 /* Reads PID/file with the held fd, or opens it, holding it while the budget allows. */
 static void
 pc_bare_read(pc_bare *w, int proc_fd, uint32_t p, int f)
 {
-	static const char *const files[3] = { "stat", "status", "io" };
-	char                     path[64];
-	int                      fd = p < w->max_pid ? w->fd[p][f] : -1;
+	int         flags = f == 3 ? O_PATH | O_DIRECTORY | O_CLOEXEC : O_RDONLY | O_CLOEXEC;
+	char        path[64];
+	struct stat st;
+	int         fd = p < w->max_pid ? w->fd[p][f] : -1;
 
-	if (fd >= 0 && pread(fd, w->buf, sizeof(w->buf), 0) >= 0) {
+	if (fd >= 0 && (f == 3 ? fstat(fd, &st) : pread(fd, w->buf, sizeof(w->buf), 0)) >= 0) {
 		return;
 	}
-	snprintf(path, sizeof(path), "%u/%s", p, files[f]);
-	if ((fd = openat(proc_fd, path, O_RDONLY | O_CLOEXEC)) < 0) {
+	snprintf(path, sizeof(path), "%u/%s", p, pc_bare_files[f]);
+	if ((fd = openat(proc_fd, path, flags)) < 0) {
 		return;
 	}
-	(void)pread(fd, w->buf, sizeof(w->buf), 0);
+	(void)(f == 3 ? fstat(fd, &st) : pread(fd, w->buf, sizeof(w->buf), 0));
 	if (p < w->max_pid && w->fd[p][f] < 0 && w->held < w->budget) {
 		w->fd[p][f] = fd;
 		w->held++;
@@ -168,26 +176,34 @@ pc_bare_read(pc_bare *w, int proc_fd, uint32_t p, int f)
 }
 
 /* One tick of the probe's syscalls and nothing else: list /proc, read stat,
- * status and io (held as the probe holds them), stat the fd directory. */
+ * statm and io and fstat the fd directory (held as the probe holds them),
+ * read status now and then. */
 static uint64_t
 pc_bare_tick(pc_bare *w, DIR *proc)
 {
 	struct dirent *d;
-	struct stat    st;
 	uint64_t       n = 0;
 	char           path[64];
 
+	w->tick++;
 	rewinddir(proc);
 	while ((d = readdir(proc)) != NULL) {
 		uint32_t p = pc_pid_of(d->d_name);
 		if (p == 0) {
 			continue;
 		}
-		for (int f = 0; f < 3; f++) {
+		for (int f = 0; f < PC_BARE_FILES; f++) {
 			pc_bare_read(w, dirfd(proc), p, f);
 		}
-		snprintf(path, sizeof(path), "%u/fd", p);
-		n += fstatat(dirfd(proc), path, &st, 0) == 0;
+		if ((w->tick + p) % PC_PROBE_STATUS_EVERY == 0) {
+			int fd;
+			snprintf(path, sizeof(path), "%u/status", p);
+			if ((fd = openat(dirfd(proc), path, O_RDONLY | O_CLOEXEC)) >= 0) {
+				(void)pread(fd, w->buf, sizeof(w->buf), 0);
+				close(fd);
+			}
+		}
+		n++;
 	}
 	return n;
 }
@@ -432,7 +448,7 @@ pc_report(pc_bench *b, double *us[PC_N_METHODS], double *procs[PC_N_METHODS], si
 	}
 	printf("bench_peers: %zu helpers, %zu rounds, %ld CPUs, Linux %s\n", pc_n_children, rounds,
 	       sysconf(_SC_NPROCESSORS_ONLN), u.release);
-	printf("fds held: probe %zu, bare loop %llu (3 a process at most)\n\n", probe_fds,
+	printf("fds held: probe %zu, bare loop %llu (4 a process at most)\n\n", probe_fds,
 	       (unsigned long long)b->bare_held);
 	printf("%-18s %14s %10s %8s %12s\n", "method", "us/proc/tick", "ms/tick", "procs",
 	       "x probe");

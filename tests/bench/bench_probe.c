@@ -23,9 +23,11 @@
 #define PC_READ_BUF 8192
 #define PC_WARMUP   2 /* rounds run before measuring, so the probe holds its fds */
 
-/* The files the probe holds per process, as in pc_probe_procfs.c. */
-enum { PC_F_STAT, PC_F_STATUS, PC_F_IO, PC_N_FILES };
-static const char *const pc_file_names[PC_N_FILES] = { "stat", "status", "io" };
+/* What the probe holds per process, as in pc_probe_procfs.c: three files
+ * re-read every tick and the fd directory (fstat'ed, opened O_PATH).
+ * status is opened, read and closed once in PC_PROBE_STATUS_EVERY ticks. */
+enum { PC_F_STAT, PC_F_STATM, PC_F_IO, PC_F_FD, PC_N_FILES };
+static const char *const pc_file_names[PC_N_FILES] = { "stat", "statm", "io", "fd" };
 
 /* The ways of reading every process, measured in turn each round. */
 enum { PC_M_PROBE, PC_M_PROBE_ONLY, PC_M_BARE, PC_M_REOPEN, PC_N_METHODS };
@@ -54,6 +56,7 @@ typedef struct pc_bench {
 	int         proc_fd;
 	pc_held    *held; /* sorted by PID, as /proc lists them */
 	size_t      n_held;
+	uint64_t    tick; /* of the bare loops, to read status when the probe would */
 	char        buf[PC_READ_BUF];
 } pc_bench;
 
@@ -158,7 +161,9 @@ pc_held_open(pc_bench *b)
 		h->pid = pid;
 		for (int f = 0; f < PC_N_FILES; f++) {
 			pc_path(path, d->d_name, pc_file_names[f]);
-			h->fd[f] = openat(b->proc_fd, path, O_RDONLY | O_CLOEXEC);
+			h->fd[f] = openat(b->proc_fd, path,
+			                  f == PC_F_FD ? O_PATH | O_DIRECTORY | O_CLOEXEC
+			                               : O_RDONLY | O_CLOEXEC);
 		}
 	}
 	qsort(b->held, b->n_held, sizeof(*b->held), pc_held_cmp);
@@ -178,16 +183,34 @@ pc_held_close(pc_bench *b)
 	free(b->held);
 }
 
-/* The probe's syscalls alone: list /proc, pread the held fds, stat the fd
- * directory. PIDs are matched by walking the sorted set beside readdir. */
+/* Reads status when the probe would: once in PC_PROBE_STATUS_EVERY ticks. */
+static void
+pc_read_status(pc_bench *b, uint32_t pid, const char *name)
+{
+	char path[64];
+	int  fd;
+
+	if ((b->tick + pid) % PC_PROBE_STATUS_EVERY != 0) {
+		return;
+	}
+	pc_path(path, name, "status");
+	if ((fd = openat(b->proc_fd, path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		(void)pread(fd, b->buf, sizeof(b->buf), 0);
+		close(fd);
+	}
+}
+
+/* The probe's syscalls alone: list /proc, pread the held files, fstat the
+ * fd directory, status now and then. PIDs are matched by walking the
+ * sorted set beside readdir. */
 static size_t
 pc_tick_bare(pc_bench *b)
 {
 	struct dirent *d;
 	struct stat    st;
 	size_t         cur = 0, n = 0;
-	char           path[64];
 
+	b->tick++;
 	rewinddir(b->proc);
 	while ((d = readdir(b->proc)) != NULL) {
 		uint32_t pid = pc_pid_of(d->d_name);
@@ -205,10 +228,10 @@ pc_tick_bare(pc_bench *b)
 		if (pread(h->fd[PC_F_STAT], b->buf, sizeof(b->buf), 0) < 0) {
 			continue;
 		}
-		(void)pread(h->fd[PC_F_STATUS], b->buf, sizeof(b->buf), 0);
+		(void)pread(h->fd[PC_F_STATM], b->buf, sizeof(b->buf), 0);
 		(void)pread(h->fd[PC_F_IO], b->buf, sizeof(b->buf), 0);
-		pc_path(path, d->d_name, "fd");
-		(void)fstatat(b->proc_fd, path, &st, 0);
+		(void)fstat(h->fd[PC_F_FD], &st);
+		pc_read_status(b, pid, d->d_name);
 		n++;
 	}
 	return n;
@@ -224,12 +247,14 @@ pc_tick_reopen(pc_bench *b)
 	size_t         n = 0;
 	char           path[64];
 
+	b->tick++;
 	rewinddir(b->proc);
 	while ((d = readdir(b->proc)) != NULL) {
-		if (pc_pid_of(d->d_name) == 0) {
+		uint32_t pid = pc_pid_of(d->d_name);
+		if (pid == 0) {
 			continue;
 		}
-		for (int f = 0; f < PC_N_FILES; f++) {
+		for (int f = 0; f < PC_F_FD; f++) {
 			int     fd;
 			ssize_t r;
 			pc_path(path, d->d_name, pc_file_names[f]);
@@ -242,6 +267,7 @@ pc_tick_reopen(pc_bench *b)
 		}
 		pc_path(path, d->d_name, "fd");
 		(void)fstatat(b->proc_fd, path, &st, 0);
+		pc_read_status(b, pid, d->d_name);
 	}
 	return n;
 }
