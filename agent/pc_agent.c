@@ -113,6 +113,29 @@ cache_next(const void *table, size_t *cursor)
 	return pc_cache_next(table, cursor);
 }
 
+/* Publishes e->msg, in parts if it is larger than a part may be. PUB never
+ * blocks: a slow subscriber loses messages, and its replica sees the gap. */
+static int
+publish(pc_agent *a)
+{
+	size_t n;
+	int    rv;
+
+	if ((rv = pc_encoder_split(&a->enc, a->opts.part_records, a->opts.part_bytes, &n)) !=
+	    PC_OK) {
+		return fail(a, rv, "publish", pc_strerror(rv));
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((rv = pc_encoder_frame_part(&a->enc, i)) != PC_OK) {
+			return fail(a, rv, "publish", pc_strerror(rv));
+		}
+		if ((rv = nng_send(a->pub, a->enc.frame.data, a->enc.frame.len, 0)) != 0) {
+			return fail(a, pc_nng_err(rv), "publish", nng_strerror(rv));
+		}
+	}
+	return PC_OK;
+}
+
 /* One tick: probe, delta, one Update (a keyframe every K ticks and when
  * asked), applied to the local replica and published. */
 int
@@ -136,9 +159,6 @@ pc_agent_tick(pc_agent *a)
 	                                          pc_cache_count(a->cache))
 	                    : pc_encoder_delta(&a->enc, &h, &a->delta);
 	if (rv == PC_OK) {
-		rv = pc_encoder_frame(&a->enc);
-	}
-	if (rv == PC_OK) {
 		rv = pc_replica_apply(a->local, &a->enc.msg, NULL, NULL, &res);
 	}
 	if (rv == PC_OK) {
@@ -153,10 +173,8 @@ pc_agent_tick(pc_agent *a)
 	if (rv != PC_OK) {
 		return fail(a, rv, "tick", pc_strerror(rv));
 	}
-	/* PUB never blocks: a slow subscriber loses messages, and its replica
-	 * sees the gap. */
-	rv = nng_send(a->pub, a->enc.frame.data, a->enc.frame.len, 0);
-	return rv == 0 ? PC_OK : fail(a, pc_nng_err(rv), "publish", nng_strerror(rv));
+	/* Only this thread changes the cache that the message borrows from. */
+	return publish(a);
 }
 
 int

@@ -27,8 +27,10 @@ typedef struct pc_agent_opts {
 	uint32_t    interval_ms;
 	uint32_t    keyframe_every; /* ticks */
 	pc_deadband deadband;
-	pc_scrub    scrub;    /* command line scrubbing: on by default */
-	int         ipc_mode; /* of ipc:// sockets, e.g. 0600 */
+	pc_scrub    scrub;        /* command line scrubbing: on by default */
+	int         ipc_mode;     /* of ipc:// sockets, e.g. 0600 */
+	size_t      part_records; /* an update larger than this is sent in parts */
+	size_t      part_bytes;
 } pc_agent_opts;
 
 typedef struct pc_agent {

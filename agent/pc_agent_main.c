@@ -40,24 +40,30 @@ usage(FILE *out)
 	for (int i = 0; pc_probe_backends[i] != NULL; i++) {
 		fprintf(out, " %s", pc_probe_backends[i]->name);
 	}
-	fprintf(out, ")\n"
-	             "  --deadband-mem N   ignore memory changes under N bytes (default 0: off)\n"
-	             "  --deadband-cpu N   ignore CPU time changes under N us (default 0: off)\n"
-	             "  --no-scrub         publish command lines as they are (default: values\n"
-	             "                     after password, passwd, secret, token, api_key,\n"
-	             "                     apikey become ********)\n"
-	             "  --scrub-word WORD  one more sensitive word (repeatable)\n"
-	             "  --ipc-mode MODE    permissions of ipc:// sockets, octal (default 600:\n"
-	             "                     the owner only; POSIX)\n"
-	             "  --ticks N          stop after N ticks (default 0: run until stopped)\n"
-	             "  --once             take one snapshot, print it and exit\n"
-	             "  --json             with --once: JSON lines, one object a process\n"
-	             "                     (the only format of --once)\n"
-	             "  -h, --help         show this help and exit\n"
-	             "  -V, --version      print the version and exit\n"
-	             "\n"
-	             "URLs are NNG's: tcp://HOST:PORT, ipc:///PATH. It stops cleanly on\n"
-	             "SIGINT and SIGTERM (Ctrl-C on Windows).\n");
+	fprintf(out,
+	        ")\n"
+	        "  --deadband-mem N   ignore memory changes under N bytes (default 0: off)\n"
+	        "  --deadband-cpu N   ignore CPU time changes under N us (default 0: off)\n"
+	        "  --no-scrub         publish command lines as they are (default: values\n"
+	        "                     after password, passwd, secret, token, api_key,\n"
+	        "                     apikey become ********)\n"
+	        "  --scrub-word WORD  one more sensitive word (repeatable)\n"
+	        "  --ipc-mode MODE    permissions of ipc:// sockets, octal (default 600:\n"
+	        "                     the owner only; POSIX)\n"
+	        "  --part-records N   send an update of more records than N in parts\n"
+	        "                     (default %u; 0: no limit)\n"
+	        "  --part-bytes N     ... or of more bytes than N (default %u, inside NNG's\n"
+	        "                     default receive limit of 1 MiB; 0: no limit)\n"
+	        "  --ticks N          stop after N ticks (default 0: run until stopped)\n"
+	        "  --once             take one snapshot, print it and exit\n"
+	        "  --json             with --once: JSON lines, one object a process\n"
+	        "                     (the only format of --once)\n"
+	        "  -h, --help         show this help and exit\n"
+	        "  -V, --version      print the version and exit\n"
+	        "\n"
+	        "URLs are NNG's: tcp://HOST:PORT, ipc:///PATH. It stops cleanly on\n"
+	        "SIGINT and SIGTERM (Ctrl-C on Windows).\n",
+	        (unsigned)PC_PART_RECORDS, (unsigned)PC_PART_BYTES);
 }
 
 /* One snapshot, every field of every process, as JSON lines on stdout. */
@@ -125,6 +131,8 @@ main(int argc, char **argv)
 		OPT_NO_SCRUB,
 		OPT_SCRUB_WORD,
 		OPT_IPC_MODE,
+		OPT_PART_RECORDS,
+		OPT_PART_BYTES,
 	};
 	static const struct option opts[] = {
 		{ "once", no_argument, NULL, OPT_ONCE },
@@ -142,6 +150,8 @@ main(int argc, char **argv)
 		{ "no-scrub", no_argument, NULL, OPT_NO_SCRUB },
 		{ "scrub-word", required_argument, NULL, OPT_SCRUB_WORD },
 		{ "ipc-mode", required_argument, NULL, OPT_IPC_MODE },
+		{ "part-records", required_argument, NULL, OPT_PART_RECORDS },
+		{ "part-bytes", required_argument, NULL, OPT_PART_BYTES },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -153,6 +163,8 @@ main(int argc, char **argv)
 		.keyframe_every = 30,
 		.scrub          = { .extra = scrub_words },
 		.ipc_mode       = PC_IPC_MODE,
+		.part_records   = PC_PART_RECORDS,
+		.part_bytes     = PC_PART_BYTES,
 	};
 	pc_agent a;
 	uint64_t v, ticks = 0;
@@ -215,6 +227,18 @@ main(int argc, char **argv)
 			if ((o.ipc_mode = pc_parse_mode(optarg)) < 0) {
 				return bad_value("--ipc-mode", optarg);
 			}
+			break;
+		case OPT_PART_RECORDS:
+			if (pc_parse_u64(optarg, &v) != 0) {
+				return bad_value("--part-records", optarg);
+			}
+			o.part_records = (size_t)v;
+			break;
+		case OPT_PART_BYTES:
+			if (pc_parse_u64(optarg, &v) != 0 || (v != 0 && v < 1024)) {
+				return bad_value("--part-bytes", optarg);
+			}
+			o.part_bytes = (size_t)v;
 			break;
 		case OPT_NO_SCRUB:
 			o.scrub.off = true;

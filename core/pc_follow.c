@@ -167,7 +167,11 @@ pc_follow_poll(pc_follow *f, int timeout_ms, pc_replica_cb cb, void *arg)
 	rv = pc_update_parse(buf, len, &u);
 	nng_free(buf, len);
 	if (rv != PC_OK) {
-		f->st.bad++;
+		if (rv == PC_ETOOBIG) {
+			f->st.refused++;
+		} else {
+			f->st.bad++;
+		}
 		return PC_OK;
 	}
 	f->st.received++;
@@ -178,6 +182,11 @@ pc_follow_poll(pc_follow *f, int timeout_ms, pc_replica_cb cb, void *arg)
 		f->st.bad++;
 		return PC_OK;
 	}
+	if (rv == PC_ETOOBIG) { /* the replica is out of sync: resync below */
+		f->st.refused++;
+		res = PC_NEED_SYNC;
+		rv  = PC_OK;
+	}
 	if (rv != PC_OK) {
 		return rv;
 	}
@@ -187,6 +196,9 @@ pc_follow_poll(pc_follow *f, int timeout_ms, pc_replica_cb cb, void *arg)
 		break;
 	case PC_STALE:
 		f->st.stale++;
+		break;
+	case PC_PART:
+		f->st.parts++;
 		break;
 	case PC_GAP:
 	case PC_NEED_SYNC:

@@ -9,9 +9,13 @@
 #include "pc_idmap.h"
 #include "pc_update.h"
 
+#define STRING_FIELDS \
+	(PC_BIT(PC_F_NAME) | PC_BIT(PC_F_EXE) | PC_BIT(PC_F_CMDLINE) | PC_BIT(PC_F_USER))
+
 typedef struct rent {
-	pc_proc  rec;  /* first: a pc_proc * is a rent * */
-	uint64_t tick; /* the keyframe that last listed it */
+	pc_proc  rec;   /* first: a pc_proc * is a rent * */
+	size_t   bytes; /* what it costs, counted against the byte limit */
+	uint64_t tick;  /* the keyframe that last listed it */
 	uint64_t rate_seq;
 	double   cpu_pct;
 	double   io_bps;
@@ -26,6 +30,12 @@ struct pc_replica {
 	uint32_t interval_ms;
 	uint64_t tick;
 	char     host[PC_HOST_MAX + 1];
+	size_t   max_procs, max_bytes, bytes;
+	/* An update sent in parts, being applied: the next part expected. */
+	bool     in_parts;
+	uint64_t parts_instance, parts_seq, parts_dt_ms;
+	uint32_t parts_next, parts_count;
+	size_t   parts_records, parts_bytes; /* so far, against the limits */
 };
 
 int
@@ -36,13 +46,57 @@ pc_replica_open(pc_replica **out)
 	if (r == NULL) {
 		return PC_ENOMEM;
 	}
-	*out = r;
+	r->max_procs = PC_REPLICA_MAX_PROCS;
+	r->max_bytes = PC_REPLICA_MAX_BYTES;
+	*out         = r;
 	return PC_OK;
 }
 
-static void
-rent_free(rent *e)
+void
+pc_replica_set_limits(pc_replica *r, size_t max_procs, size_t max_bytes)
 {
+	r->max_procs = max_procs ? max_procs : PC_REPLICA_MAX_PROCS;
+	r->max_bytes = max_bytes ? max_bytes : PC_REPLICA_MAX_BYTES;
+}
+
+size_t
+pc_replica_bytes(const pc_replica *r)
+{
+	return r->bytes;
+}
+
+static size_t
+str_bytes(const char *s)
+{
+	return s != NULL ? strlen(s) + 1 : 0;
+}
+
+/* What a record costs: its entry and its strings. */
+static size_t
+rec_bytes(const pc_proc *p)
+{
+	return sizeof(rent) + str_bytes(p->name) + str_bytes(p->exe) + str_bytes(p->cmdline) +
+	       str_bytes(p->user);
+}
+
+/* The most a message's upserts can add: every one new. */
+static size_t
+msg_bytes(const Pidcast__Update *u)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < u->n_upserts; i++) {
+		const Pidcast__Process *m = u->upserts[i];
+		n += sizeof(rent) + str_bytes(m->name) + str_bytes(m->exe) + str_bytes(m->cmdline) +
+		     str_bytes(m->user);
+	}
+	return n;
+}
+
+static void
+rent_free(pc_replica *r, rent *e)
+{
+	r->bytes -= e->bytes;
 	pc_proc_clear(&e->rec);
 	free(e);
 }
@@ -55,7 +109,7 @@ clear_table(pc_replica *r)
 	rent    *e;
 
 	while ((e = pc_idmap_next(&r->map, &cur, &pid)) != NULL) {
-		rent_free(e);
+		rent_free(r, e);
 	}
 	pc_idmap_fini(&r->map);
 }
@@ -102,7 +156,7 @@ remove_entry(pc_replica *r, rent *e, pc_replica_cb cb, void *arg)
 	if (cb != NULL) {
 		cb(arg, PC_EV_EXIT, &e->rec, 0);
 	}
-	rent_free(e);
+	rent_free(r, e);
 }
 
 /* One upsert. In a keyframe every field is present and an existing record
@@ -130,9 +184,12 @@ upsert(pc_replica *r, const Pidcast__Process *m, uint64_t dt_ms, uint64_t seq, p
 		}
 		if ((rv = pc_codec_proc_from_msg(m, &e->rec, &mask)) != PC_OK ||
 		    (rv = pc_idmap_set(&r->map, m->pid, e)) != PC_OK) {
-			rent_free(e);
+			pc_proc_clear(&e->rec);
+			free(e);
 			return rv;
 		}
+		e->bytes = rec_bytes(&e->rec);
+		r->bytes += e->bytes;
 		e->tick = r->tick;
 		if (cb != NULL) {
 			cb(arg, PC_EV_NEW, &e->rec, mask);
@@ -143,6 +200,11 @@ upsert(pc_replica *r, const Pidcast__Process *m, uint64_t dt_ms, uint64_t seq, p
 	cpu0    = cpu_total(&e->rec);
 	io0     = io_total(&e->rec);
 	rv      = pc_codec_proc_merge(m, &e->rec, &mask);
+	if (mask & STRING_FIELDS) {
+		r->bytes -= e->bytes;
+		e->bytes = rec_bytes(&e->rec);
+		r->bytes += e->bytes;
+	}
 	set_rates(e, cpu0, io0, dt_ms, seq);
 	if (mask != 0 && cb != NULL) {
 		cb(arg, PC_EV_CHANGED, &e->rec, mask);
@@ -184,47 +246,105 @@ exit_key(pc_replica *r, const Pidcast__ProcessKey *k, pc_replica_cb cb, void *ar
 	}
 }
 
+/* Where a message that is not the next part of one being applied stands in
+ * the sequence. PC_APPLIED means: apply it. */
+static pc_apply
+place(pc_replica *r, const Pidcast__Update *u, bool keyframe, uint32_t part)
+{
+	bool same = r->synced && u->instance_id == r->instance;
+
+	if (part > 0) { /* its first part was missed */
+		return !same ? PC_NEED_SYNC : u->seq <= r->seq ? PC_STALE : PC_GAP;
+	}
+	if (keyframe) {
+		return same && u->seq <= r->seq ? PC_STALE : PC_APPLIED;
+	}
+	if (!same) {
+		return PC_NEED_SYNC;
+	}
+	if (u->seq <= r->seq) {
+		return PC_STALE;
+	}
+	return u->seq == r->seq + 1 ? PC_APPLIED : PC_GAP;
+}
+
+/* Whether the message keeps the table within its limits, counted before it
+ * is applied: a delta on top of the table; a keyframe (all its parts) on
+ * its own, since it replaces the table. */
+static bool
+within_limits(pc_replica *r, const Pidcast__Update *u, bool keyframe)
+{
+	size_t records = u->n_upserts + (r->in_parts ? r->parts_records : 0);
+	size_t bytes   = msg_bytes(u) + (r->in_parts ? r->parts_bytes : 0);
+
+	if (!keyframe && !r->in_parts) { /* a later part's count has the table */
+		records += pc_idmap_count(&r->map);
+		bytes += r->bytes;
+	}
+	r->parts_records = records;
+	r->parts_bytes   = bytes;
+	return records <= r->max_procs && bytes <= r->max_bytes;
+}
+
 int
 pc_replica_apply(pc_replica *r, const Pidcast__Update *u, pc_replica_cb cb, void *arg,
                  pc_apply *res)
 {
 	bool     keyframe = u->has_kind && u->kind == PIDCAST__UPDATE__KIND__KEYFRAME;
-	uint64_t dt_ms;
+	bool     parted   = u->has_parts && u->parts > 1;
+	uint32_t part     = parted ? u->part : 0;
+	bool     next_part;
 	int      rv = PC_OK;
 
 	if (!u->has_seq || !u->has_instance_id || !u->has_time_ms || u->host == NULL ||
-	    strlen(u->host) > PC_HOST_MAX) {
+	    strlen(u->host) > PC_HOST_MAX || (parted && (!u->has_part || u->part >= u->parts))) {
 		return PC_EPROTO;
 	}
-	if (!keyframe) {
-		if (!r->synced || u->instance_id != r->instance) {
-			r->synced = false;
-			*res      = PC_NEED_SYNC;
+	next_part = r->in_parts && parted && u->instance_id == r->parts_instance &&
+	            u->seq == r->parts_seq && part == r->parts_next && u->parts == r->parts_count;
+	if (r->in_parts && !next_part) {
+		/* A part went missing: the table is half applied. */
+		r->in_parts = false;
+		r->synced   = false;
+		if (part > 0) {
+			*res = PC_GAP;
 			return PC_OK;
 		}
-		if (u->seq <= r->seq) {
-			*res = PC_STALE;
-			return PC_OK;
-		}
-		if (u->seq != r->seq + 1) {
-			r->synced = false;
-			*res      = PC_GAP;
-			return PC_OK;
-		}
-	} else if (r->synced && u->instance_id == r->instance && u->seq <= r->seq) {
-		*res = PC_STALE;
-		return PC_OK;
 	}
-
-	dt_ms = (r->time_ms != 0 && u->time_ms > r->time_ms) ? u->time_ms - r->time_ms : 0;
-	strcpy(r->host, u->host); /* before the events, which name it */
-	r->tick++;
+	if (!next_part) {
+		if ((*res = place(r, u, keyframe, part)) != PC_APPLIED) {
+			if (*res != PC_STALE) {
+				r->synced = false;
+			}
+			return PC_OK;
+		}
+		r->parts_dt_ms =
+		        (r->time_ms != 0 && u->time_ms > r->time_ms) ? u->time_ms - r->time_ms : 0;
+		strcpy(r->host, u->host); /* before the events, which name it */
+		r->tick++;
+	}
+	if (!within_limits(r, u, keyframe)) {
+		r->in_parts = false;
+		r->synced   = false;
+		return PC_ETOOBIG;
+	}
 	for (size_t i = 0; i < u->n_exits && rv == PC_OK; i++) {
 		exit_key(r, u->exits[i], cb, arg);
 	}
 	for (size_t i = 0; i < u->n_upserts && rv == PC_OK; i++) {
-		rv = upsert(r, u->upserts[i], dt_ms, u->seq, cb, arg);
+		rv = upsert(r, u->upserts[i], r->parts_dt_ms, u->seq, cb, arg);
 	}
+	if (rv == PC_OK && parted && part + 1 < u->parts) {
+		r->in_parts       = true;
+		r->parts_instance = u->instance_id;
+		r->parts_seq      = u->seq;
+		r->parts_next     = part + 1;
+		r->parts_count    = u->parts;
+		r->synced         = false; /* until the last part */
+		*res              = PC_PART;
+		return PC_OK;
+	}
+	r->in_parts = false;
 	if (rv == PC_OK && keyframe) {
 		rv = drop_unlisted(r, cb, arg);
 	}
@@ -246,7 +366,8 @@ pc_replica_apply(pc_replica *r, const Pidcast__Update *u, pc_replica_cb cb, void
 void
 pc_replica_desync(pc_replica *r)
 {
-	r->synced = false;
+	r->synced   = false;
+	r->in_parts = false;
 }
 
 bool

@@ -14,6 +14,7 @@ pc_encoder_fini(pc_encoder *e)
 	free(e->proc_ptrs);
 	free(e->keys);
 	free(e->key_ptrs);
+	free(e->cuts);
 	pc_buf_fini(&e->frame);
 	memset(e, 0, sizeof(*e));
 }
@@ -69,6 +70,7 @@ header(pc_encoder *e, const pc_update_hdr *h, Pidcast__Update__Kind kind)
 	e->msg.kind            = kind;
 	e->msg.upserts         = e->proc_ptrs;
 	e->msg.exits           = e->key_ptrs;
+	e->n_cuts              = 0;
 }
 
 static void
@@ -145,6 +147,173 @@ pc_encoder_frame(pc_encoder *e)
 	return PC_OK;
 }
 
+/* Bytes a varint of v takes. */
+static size_t
+varint_size(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+/* Framed size of record i of e->msg: upserts first, then exits; with its
+ * field tag and length. */
+static size_t
+record_size(const pc_encoder *e, size_t i)
+{
+	size_t n =
+	        i < e->msg.n_upserts
+	                ? pidcast__process__get_packed_size(e->msg.upserts[i])
+	                : pidcast__process_key__get_packed_size(e->msg.exits[i - e->msg.n_upserts]);
+
+	return 1 + varint_size(n) + n;
+}
+
+static int
+add_cut(pc_encoder *e, size_t at)
+{
+	if (e->n_cuts == e->cap_cuts) {
+		size_t  cap  = e->cap_cuts ? e->cap_cuts * 2 : 16;
+		size_t *cuts = realloc(e->cuts, cap * sizeof(*cuts));
+		if (cuts == NULL) {
+			return PC_ENOMEM;
+		}
+		e->cuts     = cuts;
+		e->cap_cuts = cap;
+	}
+	e->cuts[e->n_cuts++] = at;
+	return PC_OK;
+}
+
+int
+pc_encoder_split(pc_encoder *e, size_t max_records, size_t max_bytes, size_t *n)
+{
+	size_t          total = e->msg.n_upserts + e->msg.n_exits;
+	size_t          head, used = 0, count = 0;
+	Pidcast__Update h = e->msg;
+
+	/* What every part repeats: the header, a topic as long as the host,
+	 * and room for part and parts. */
+	h.n_upserts = 0;
+	h.n_exits   = 0;
+	head        = pidcast__update__get_packed_size(&h) + 2 * strlen(e->msg.host) + 24;
+	e->n_cuts   = 0;
+	*n          = 1;
+	if ((max_records == 0 || total <= max_records) &&
+	    (max_bytes == 0 || pidcast__update__get_packed_size(&e->msg) + head <= max_bytes)) {
+		return PC_OK; /* whole */
+	}
+	if (add_cut(e, 0) != PC_OK) {
+		return PC_ENOMEM;
+	}
+	for (size_t i = 0; i < total; i++) {
+		size_t sz = max_bytes ? record_size(e, i) : 0;
+		if (count > 0 && ((max_records && count == max_records) ||
+		                  (max_bytes && head + used + sz > max_bytes))) {
+			if (add_cut(e, i) != PC_OK) {
+				return PC_ENOMEM;
+			}
+			used  = 0;
+			count = 0;
+		}
+		used += sz;
+		count++;
+	}
+	if (add_cut(e, total) != PC_OK) {
+		return PC_ENOMEM;
+	}
+	*n = e->n_cuts - 1;
+	return PC_OK;
+}
+
+int
+pc_encoder_frame_part(pc_encoder *e, size_t i)
+{
+	Pidcast__Update whole = e->msg;
+	size_t          nu    = whole.n_upserts;
+	size_t          from, to, u_from, u_to;
+	int             rv;
+
+	if (e->n_cuts < 3) { /* not split */
+		return i == 0 ? pc_encoder_frame(e) : PC_EINVAL;
+	}
+	if (i + 1 >= e->n_cuts) {
+		return PC_EINVAL;
+	}
+	from   = e->cuts[i];
+	to     = e->cuts[i + 1];
+	u_from = from < nu ? from : nu;
+	u_to   = to < nu ? to : nu;
+	/* An array the message does not use may be NULL: no offset on it. */
+	e->msg.upserts   = whole.upserts != NULL ? whole.upserts + u_from : NULL;
+	e->msg.n_upserts = u_to - u_from;
+	e->msg.exits     = whole.exits != NULL ? whole.exits + (from - u_from) : NULL;
+	e->msg.n_exits   = (to - u_to) - (from - u_from);
+	e->msg.has_part  = 1;
+	e->msg.part      = (uint32_t)i;
+	e->msg.has_parts = 1;
+	e->msg.parts     = (uint32_t)(e->n_cuts - 1);
+	rv               = pc_encoder_frame(e);
+	e->msg           = whole;
+	return rv;
+}
+
+/* Reads a varint at *p (before end); false when it runs off the end. */
+static bool
+read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (int shift = 0; *p < end && shift < 64; shift += 7) {
+		uint8_t b = *(*p)++;
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (b < 0x80) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The number of upserts and exits an encoded Update holds, counted on the
+ * wire without decoding, up to limit + 1. Malformed bytes stop the count:
+ * the decoder refuses them anyway. */
+static size_t
+count_records(const uint8_t *p, size_t len, size_t limit)
+{
+	const uint8_t *end = p + len;
+	size_t         n   = 0;
+	uint64_t       key, v;
+
+	while (p < end && n <= limit && read_varint(&p, end, &key)) {
+		switch (key & 7) {
+		case 0: /* varint */
+			if (!read_varint(&p, end, &v)) {
+				return n;
+			}
+			break;
+		case 1: /* 64 bits */
+			p += (size_t)(end - p) < 8 ? (size_t)(end - p) : 8;
+			break;
+		case 2: /* length-delimited */
+			if (!read_varint(&p, end, &v) || v > (uint64_t)(end - p)) {
+				return n;
+			}
+			p += v;
+			n += (key >> 3) == 7 || (key >> 3) == 8;
+			break;
+		case 5: /* 32 bits */
+			p += (size_t)(end - p) < 4 ? (size_t)(end - p) : 4;
+			break;
+		default:
+			return n;
+		}
+	}
+	return n;
+}
+
 int
 pc_update_parse(const void *frame, size_t len, Pidcast__Update **out)
 {
@@ -158,7 +327,11 @@ pc_update_parse(const void *frame, size_t len, Pidcast__Update **out)
 		return PC_EPROTO;
 	}
 	tlen = (size_t)(nul - f) + 1;
-	u    = pidcast__update__unpack(NULL, len - tlen, (const uint8_t *)f + tlen);
+	if (count_records((const uint8_t *)f + tlen, len - tlen, PC_UPDATE_MAX_RECORDS) >
+	    PC_UPDATE_MAX_RECORDS) {
+		return PC_ETOOBIG;
+	}
+	u = pidcast__update__unpack(NULL, len - tlen, (const uint8_t *)f + tlen);
 	if (u == NULL) {
 		return PC_EPROTO;
 	}

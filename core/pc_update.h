@@ -4,7 +4,12 @@
  * Update. Subscribers filter on the topic prefix ("pc/" for every host,
  * "pc/web1/" for one); the NUL ends the topic so that a protobuf decoder
  * never sees it. The encoder keeps its arrays from tick to tick, so a
- * steady agent does not allocate per tick. */
+ * steady agent does not allocate per tick.
+ *
+ * An update with more records or bytes than a part may hold is framed as
+ * several parts (Update.part, Update.parts), so that no message exceeds
+ * what a receiver with NNG's default limit (1 MiB) takes; the replica
+ * reassembles them. */
 #ifndef PC_UPDATE_H
 #define PC_UPDATE_H
 
@@ -19,6 +24,15 @@
 #define PC_TOPIC_PREFIX    "pc/"
 #define PC_DEFAULT_PUBLISH "tcp://127.0.0.1:7450" /* the agent's stream */
 #define PC_HOST_MAX        255
+
+/* Default part limits: well inside NNG's default receive limit of 1 MiB. */
+#define PC_PART_RECORDS 2000
+#define PC_PART_BYTES   (512u << 10)
+
+/* The most records (upserts and exits) one received update may carry: a
+ * frame is scanned for this before it is decoded, because decoding costs
+ * about 300 bytes of memory for a record that can be 4 bytes on the wire. */
+#define PC_UPDATE_MAX_RECORDS (1u << 20)
 
 typedef struct pc_update_hdr {
 	const char *host;
@@ -36,6 +50,9 @@ typedef struct pc_encoder {
 	Pidcast__ProcessKey  *keys;
 	Pidcast__ProcessKey **key_ptrs;
 	size_t                cap_keys;
+	size_t               *cuts;   /* part i: records [cuts[i], cuts[i + 1]) */
+	size_t                n_cuts; /* parts + 1; 0 when not split */
+	size_t                cap_cuts;
 	pc_buf                frame;
 } pc_encoder;
 
@@ -50,14 +67,23 @@ int pc_encoder_delta(pc_encoder *e, const pc_update_hdr *h, const pc_delta *d);
 int pc_encoder_keyframe(pc_encoder *e, const pc_update_hdr *h, pc_next_fn next, const void *table,
                         size_t n);
 
-/* Frames e->msg into e->frame (topic, NUL, protobuf). */
+/* Frames e->msg into e->frame (topic, NUL, protobuf), whole. */
 int pc_encoder_frame(pc_encoder *e);
+
+/* Splits e->msg into *n parts of at most max_records records (upserts, then
+ * exits) and max_bytes framed bytes each (0: no limit; a single record
+ * larger than max_bytes gets a part of its own). Then frame each part with
+ * pc_encoder_frame_part(). *n is 1 when the message fits in one. */
+int pc_encoder_split(pc_encoder *e, size_t max_records, size_t max_bytes, size_t *n);
+int pc_encoder_frame_part(pc_encoder *e, size_t i);
 
 /* Writes the topic of host into b: "pc/HOST/" and the NUL. */
 void pc_topic(pc_buf *b, const char *host);
 
 /* Decodes a frame. The topic must match the Update's host. PC_EPROTO for
- * anything malformed. Free *out with pidcast__update__free_unpacked. */
+ * anything malformed, PC_ETOOBIG for more than PC_UPDATE_MAX_RECORDS
+ * records (refused before decoding). Free *out with
+ * pidcast__update__free_unpacked. */
 int pc_update_parse(const void *frame, size_t len, Pidcast__Update **out);
 
 #endif

@@ -216,6 +216,7 @@ apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 {
 	pc_agg_host *h = find_host(g, u->host, false);
 	pc_apply     res;
+	int          rv;
 
 	if (h == NULL && (u->kind != PIDCAST__UPDATE__KIND__KEYFRAME ||
 	                  (h = find_host(g, u->host, true)) == NULL)) {
@@ -227,8 +228,14 @@ apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 		h->up = true;
 		pc_buf_printf(log, "host %s up\n", u->host);
 	}
-	if (pc_replica_apply(h->rep, u, on_event, h, &res) != PC_OK) {
+	if ((rv = pc_replica_apply(h->rep, u, on_event, h, &res)) != PC_OK) {
 		g->counts.bad++;
+		if (rv == PC_ETOOBIG) {
+			pc_buf_printf(log,
+			              "host %s: update refused: over %zu processes or %zu bytes\n",
+			              u->host, (size_t)PC_REPLICA_MAX_PROCS,
+			              (size_t)PC_REPLICA_MAX_BYTES);
+		}
 		return;
 	}
 	if (res == PC_APPLIED) {

@@ -77,6 +77,15 @@ main(int argc, char **argv)
 	pc_encoder_keyframe(&enc, &h, next, p, 3);
 	pc_encoder_frame(&enc);
 	put(argv[1], "keyframe", enc.frame.data, enc.frame.len);
+	/* The same keyframe in parts of two records: parts 0 and 1. */
+	size_t parts = 0;
+	pc_encoder_split(&enc, 2, 0, &parts);
+	for (size_t i = 0; i < parts; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "part%zu", i);
+		pc_encoder_frame_part(&enc, i);
+		put(argv[1], name, enc.frame.data, enc.frame.len);
+	}
 
 	h.seq          = 2;
 	p[0].rss_bytes = 2u << 20;

@@ -58,15 +58,27 @@ make_urls(fx *x, bool tcp)
 	}
 }
 
+/* Starts the agent; extra: more flags, NULL-terminated, or NULL. */
+static void
+start_agent_with(fx *x, const char *interval, const char *keyframe, const char *const *extra)
+{
+	const char *argv[24] = { agent_path, "--publish",  x->pub,    "--rpc",
+		                 x->rpc,     "--interval", interval,  "--keyframe",
+		                 keyframe,   "--host",     "testhost" };
+	size_t      n        = 11;
+
+	for (; extra != NULL && *extra != NULL && n < 23; extra++) {
+		argv[n++] = *extra;
+	}
+	argv[n]  = NULL;
+	x->agent = pc_child_start(argv);
+	assert_non_null(x->agent);
+}
+
 static void
 start_agent(fx *x, const char *interval, const char *keyframe)
 {
-	const char *argv[] = { agent_path, "--publish",  x->pub,     "--rpc",
-		               x->rpc,     "--interval", interval,   "--keyframe",
-		               keyframe,   "--host",     "testhost", NULL };
-
-	x->agent = pc_child_start(argv);
-	assert_non_null(x->agent);
+	start_agent_with(x, interval, keyframe, NULL);
 }
 
 static void
@@ -281,6 +293,31 @@ test_lossy_subscriber_resyncs(void **state)
 	assert_true(pc_follow_stats(x->f)->gaps > gaps);
 	assert_true(pc_follow_stats(x->f)->resyncs > resyncs);
 	assert_equals_agent(x);
+}
+
+/* Updates split into parts of 7 records and at most 2 KiB: a follower
+ * with no RPC and a 2 KiB receive limit can only sync by putting the
+ * keyframe's parts together, and then equals the agent. */
+static void
+test_keyframe_in_parts(void **state)
+{
+	fx               *x       = *state;
+	const char *const extra[] = { "--part-records", "7", "--part-bytes", "2048", NULL };
+
+	/* A frame over 2 KiB would be dropped by this follower's socket. */
+	pc_follow_opts o = { .url = x->pub, .recv_max = 2048 };
+	char           err[256];
+
+	make_urls(x, true);
+	o.url = x->pub;
+	start_agent_with(x, "100ms", "5", extra);
+	open_req(x);
+	assert_int_equal(pc_follow_open(&x->f, &o, err, sizeof(err)), PC_OK);
+	wait_synced(x);
+	assert_int_equal(pc_follow_stats(x->f)->resyncs, 0);
+	assert_true(pc_follow_stats(x->f)->parts >= pc_replica_count(pc_follow_replica(x->f)) / 7);
+	assert_equals_agent(x);
+	assert_int_equal(pc_follow_stats(x->f)->bad, 0);
 }
 
 /* Without RPC, a subscriber recovers from the next keyframe. */
@@ -507,6 +544,7 @@ main(int argc, char **argv)
 		T(test_late_subscriber_converges),
 		T(test_lossy_subscriber_resyncs),
 		T(test_recovers_from_keyframe_without_rpc),
+		T(test_keyframe_in_parts),
 		T(test_agent_restart_detected),
 		T(test_delta_smaller_than_keyframe),
 		T(test_rpc_survives_bad_requests),

@@ -1,0 +1,403 @@
+/* test_parts.c: updates split into parts and put back together by the
+ * replica, and the replica's limits against hostile updates. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pc_cache.h"
+#include "pc_err.h"
+#include "pc_fake_probe.h"
+#include "pc_replica.h"
+#include "pc_update.h"
+
+typedef struct fx {
+	pc_fake    *fake;
+	pc_cache   *cache;
+	pc_snapshot snap;
+	pc_delta    delta;
+	pc_encoder  enc;
+	pc_replica *rep;
+	uint64_t    seq;
+} fx;
+
+static int
+setup(void **state)
+{
+	fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_non_null(f->fake = pc_fake_open());
+	assert_int_equal(pc_cache_open(&f->cache, NULL), PC_OK);
+	assert_int_equal(pc_replica_open(&f->rep), PC_OK);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fx *f = *state;
+
+	pc_replica_close(f->rep);
+	pc_encoder_fini(&f->enc);
+	pc_cache_close(f->cache);
+	pc_fake_close(f->fake);
+	pc_snapshot_fini(&f->snap);
+	pc_delta_fini(&f->delta);
+	free(f);
+	return 0;
+}
+
+static const pc_proc *
+cache_next(const void *table, size_t *cursor)
+{
+	return pc_cache_next(table, cursor);
+}
+
+/* One tick of the fake host, encoded as a keyframe or a delta. */
+static void
+tick(fx *f, bool keyframe)
+{
+	pc_update_hdr h = { "h1", 42, ++f->seq, 1000 * f->seq, 1000 };
+
+	pc_snapshot_reset(&f->snap);
+	assert_int_equal(pc_probe_processes_by_pid(&f->fake->base, 0, true, &f->snap), PC_OK);
+	assert_int_equal(pc_cache_update(f->cache, &f->snap, &f->delta), PC_OK);
+	if (keyframe) {
+		assert_int_equal(pc_encoder_keyframe(&f->enc, &h, cache_next, f->cache,
+		                                     pc_cache_count(f->cache)),
+		                 PC_OK);
+	} else {
+		assert_int_equal(pc_encoder_delta(&f->enc, &h, &f->delta), PC_OK);
+	}
+}
+
+/* Frames part i, checks its size, decodes it and applies it. */
+static pc_apply
+apply_part(fx *f, size_t i, size_t max_bytes)
+{
+	Pidcast__Update *u;
+	pc_apply         res;
+
+	assert_int_equal(pc_encoder_frame_part(&f->enc, i), PC_OK);
+	if (max_bytes != 0) {
+		assert_true(f->enc.frame.len <= max_bytes);
+	}
+	assert_int_equal(pc_update_parse(f->enc.frame.data, f->enc.frame.len, &u), PC_OK);
+	assert_int_equal(pc_replica_apply(f->rep, u, NULL, NULL, &res), PC_OK);
+	pidcast__update__free_unpacked(u, NULL);
+	return res;
+}
+
+/* Applies every part; all but the last are PC_PART. */
+static void
+apply_all(fx *f, size_t n, size_t max_bytes)
+{
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(apply_part(f, i, max_bytes), i + 1 < n ? PC_PART : PC_APPLIED);
+		assert_int_equal(pc_replica_synced(f->rep), i + 1 == n);
+	}
+}
+
+static void
+assert_equals_cache(fx *f)
+{
+	size_t         cur = 0;
+	const pc_proc *p;
+
+	assert_int_equal(pc_replica_count(f->rep), pc_cache_count(f->cache));
+	while ((p = pc_cache_next(f->cache, &cur)) != NULL) {
+		const pc_proc *got = pc_replica_get(f->rep, p->pid);
+		assert_non_null(got);
+		assert_int_equal(pc_proc_diff(got, p), 0);
+	}
+}
+
+static void
+add_procs(fx *f, uint32_t from, uint32_t n)
+{
+	for (uint32_t pid = from; pid < from + n; pid++) {
+		assert_non_null(pc_fake_add(f->fake, pid, 1000 + pid));
+	}
+}
+
+/* 5,000 processes in parts of 1,000 records and 64 KiB at most. */
+static void
+test_keyframe_in_parts(void **state)
+{
+	fx    *f = *state;
+	size_t n;
+
+	add_procs(f, 100, 5000);
+	tick(f, true);
+	assert_int_equal(pc_encoder_split(&f->enc, 0, 0, &n), PC_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(pc_encoder_split(&f->enc, 1000, 64 << 10, &n), PC_OK);
+	assert_true(n >= 5);
+	apply_all(f, n, 64 << 10);
+	assert_int_equal(pc_replica_seq(f->rep), f->seq);
+	assert_equals_cache(f);
+}
+
+/* A delta with exits, new and changed processes, in parts of 100 records. */
+static void
+test_delta_in_parts(void **state)
+{
+	fx    *f = *state;
+	size_t n;
+
+	add_procs(f, 100, 2000);
+	tick(f, true);
+	apply_all(f, 1, 0);
+	for (uint32_t pid = 100; pid < 400; pid++) {
+		pc_fake_remove(f->fake, pid);
+	}
+	for (uint32_t pid = 400; pid < 900; pid++) {
+		pc_fake_find(f->fake, pid)->rss_bytes += 4096;
+	}
+	add_procs(f, 5000, 700);
+	tick(f, false);
+	assert_int_equal(f->delta.n_exits, 300);
+	assert_int_equal(pc_encoder_split(&f->enc, 100, 0, &n), PC_OK);
+	assert_int_equal(n, 15); /* 500 changed + 700 new + 300 exits */
+	apply_all(f, n, 0);
+	assert_equals_cache(f);
+}
+
+/* A part lost in transit is a gap; the next keyframe repairs it. */
+static void
+test_missing_part_is_a_gap(void **state)
+{
+	fx    *f = *state;
+	size_t n;
+
+	add_procs(f, 100, 300);
+	tick(f, true);
+	apply_all(f, 1, 0);
+	add_procs(f, 1000, 300);
+	tick(f, true);
+	assert_int_equal(pc_encoder_split(&f->enc, 100, 0, &n), PC_OK);
+	assert_int_equal(n, 6);
+	assert_int_equal(apply_part(f, 0, 0), PC_PART);
+	assert_int_equal(apply_part(f, 2, 0), PC_GAP); /* part 1 never came */
+	assert_false(pc_replica_synced(f->rep));
+	assert_int_equal(apply_part(f, 3, 0), PC_NEED_SYNC); /* out of sync now */
+	tick(f, true);
+	assert_int_equal(pc_encoder_split(&f->enc, 100, 0, &n), PC_OK);
+	apply_all(f, n, 0);
+	assert_equals_cache(f);
+}
+
+/* The parts of an update the replica already has (from a snapshot) are
+ * stale, and leave it synced. */
+static void
+test_parts_of_a_snapshot_are_stale(void **state)
+{
+	fx    *f = *state;
+	size_t n;
+
+	add_procs(f, 100, 500);
+	tick(f, true);
+	apply_all(f, 1, 0); /* as a snapshot over RPC would */
+	assert_int_equal(pc_encoder_split(&f->enc, 100, 0, &n), PC_OK);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(apply_part(f, i, 0), PC_STALE);
+		assert_true(pc_replica_synced(f->rep));
+	}
+	assert_equals_cache(f);
+}
+
+/* Over the process limit: refused whole, nothing applied, out of sync. */
+static void
+test_process_limit(void **state)
+{
+	fx    *f = *state;
+	size_t n;
+
+	pc_replica_set_limits(f->rep, 1000, 0);
+	add_procs(f, 100, 900);
+	tick(f, true);
+	apply_all(f, 1, 0);
+	size_t bytes = pc_replica_bytes(f->rep);
+	add_procs(f, 2000, 200); /* 1,100 processes */
+	tick(f, false);
+	assert_int_equal(pc_encoder_split(&f->enc, 0, 0, &n), PC_OK);
+	assert_int_equal(pc_encoder_frame_part(&f->enc, 0), PC_OK);
+	Pidcast__Update *u;
+	pc_apply         res;
+	assert_int_equal(pc_update_parse(f->enc.frame.data, f->enc.frame.len, &u), PC_OK);
+	assert_int_equal(pc_replica_apply(f->rep, u, NULL, NULL, &res), PC_ETOOBIG);
+	pidcast__update__free_unpacked(u, NULL);
+	assert_int_equal(pc_replica_count(f->rep), 900);
+	assert_int_equal(pc_replica_bytes(f->rep), bytes);
+	assert_false(pc_replica_synced(f->rep));
+
+	/* The same in parts: the count carries from part to part. */
+	tick(f, true);
+	assert_int_equal(pc_encoder_split(&f->enc, 300, 0, &n), PC_OK);
+	assert_int_equal(n, 4);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(apply_part(f, i, 0), PC_PART);
+	}
+	assert_int_equal(pc_encoder_frame_part(&f->enc, 3), PC_OK);
+	assert_int_equal(pc_update_parse(f->enc.frame.data, f->enc.frame.len, &u), PC_OK);
+	assert_int_equal(pc_replica_apply(f->rep, u, NULL, NULL, &res), PC_ETOOBIG);
+	pidcast__update__free_unpacked(u, NULL);
+	/* Parts 0-2 listed 900 of its processes, some new: at most the old
+	 * 900 and those. */
+	assert_true(pc_replica_count(f->rep) <= 1800);
+	assert_false(pc_replica_synced(f->rep));
+}
+
+/* A process with a 4 MiB command line, against a 1 MiB byte limit. */
+static void
+test_byte_limit(void **state)
+{
+	fx      *f   = *state;
+	size_t   big = 4u << 20;
+	pc_apply res;
+
+	pc_replica_set_limits(f->rep, 0, 1u << 20);
+	add_procs(f, 100, 10);
+	tick(f, true);
+	apply_all(f, 1, 0);
+	size_t bytes = pc_replica_bytes(f->rep);
+	assert_true(bytes > 10 * sizeof(pc_proc));
+
+	pc_proc *p = pc_fake_add(f->fake, 7, 7);
+	free(p->cmdline);
+	assert_non_null(p->cmdline = malloc(big + 1));
+	memset(p->cmdline, 'a', big);
+	p->cmdline[big] = '\0';
+	tick(f, false);
+	assert_int_equal(pc_replica_apply(f->rep, &f->enc.msg, NULL, NULL, &res), PC_ETOOBIG);
+	assert_int_equal(pc_replica_count(f->rep), 10);
+	assert_int_equal(pc_replica_bytes(f->rep), bytes);
+	assert_null(pc_replica_get(f->rep, 7));
+}
+
+/* One key 100,000 times: one entry, and its bytes once. */
+static void
+test_repeated_keys(void **state)
+{
+	fx                *f     = *state;
+	Pidcast__Process   m     = PIDCAST__PROCESS__INIT;
+	Pidcast__Update    u     = PIDCAST__UPDATE__INIT;
+	size_t             n     = 100000;
+	Pidcast__Process **ups   = calloc(n, sizeof(*ups));
+	char               cmd[] = "/bin/hostile --again";
+	pc_apply           res;
+
+	assert_non_null(ups);
+	m.has_pid            = 1;
+	m.pid                = 7;
+	m.has_create_time_ms = 1;
+	m.create_time_ms     = 1;
+	m.cmdline            = cmd;
+	for (size_t i = 0; i < n; i++) {
+		ups[i] = &m;
+	}
+	u.host            = "h1";
+	u.has_instance_id = 1;
+	u.instance_id     = 9;
+	u.has_seq         = 1;
+	u.seq             = 1;
+	u.has_time_ms     = 1;
+	u.time_ms         = 1;
+	u.has_kind        = 1;
+	u.kind            = PIDCAST__UPDATE__KIND__KEYFRAME;
+	u.n_upserts       = n;
+	u.upserts         = ups;
+	assert_int_equal(pc_replica_apply(f->rep, &u, NULL, NULL, &res), PC_OK);
+	assert_int_equal(res, PC_APPLIED);
+	assert_int_equal(pc_replica_count(f->rep), 1);
+	assert_true(pc_replica_bytes(f->rep) < 1024);
+	free(ups);
+}
+
+/* Values at the ends of their ranges: applied, nothing overflows (UBSan),
+ * and a later agent instance still takes over. */
+static void
+test_absurd_values(void **state)
+{
+	fx      *f = *state;
+	pc_apply res;
+	pc_proc *p;
+	double   cpu, io;
+
+	add_procs(f, 100, 3);
+	p                 = pc_fake_find(f->fake, 100);
+	p->create_time_ms = UINT64_MAX;
+	p->cpu_user_us    = UINT64_MAX;
+	p->io_read_bytes  = UINT64_MAX;
+	p->threads        = UINT32_MAX;
+	tick(f, true);
+	f->enc.msg.seq         = UINT64_MAX;
+	f->enc.msg.time_ms     = UINT64_MAX;
+	f->enc.msg.interval_ms = UINT32_MAX;
+	assert_int_equal(pc_replica_apply(f->rep, &f->enc.msg, NULL, NULL, &res), PC_OK);
+	assert_int_equal(res, PC_APPLIED);
+	p->cpu_user_us   = 0; /* a counter that goes back */
+	p->io_read_bytes = 0;
+	tick(f, false);
+	f->enc.msg.seq     = 0; /* wraps: stale, not applied */
+	f->enc.msg.time_ms = 0;
+	assert_int_equal(pc_replica_apply(f->rep, &f->enc.msg, NULL, NULL, &res), PC_OK);
+	assert_int_equal(res, PC_STALE);
+	pc_replica_rates(f->rep, pc_replica_get(f->rep, 100), &cpu, &io);
+	assert_true(cpu >= 0 && io >= 0);
+
+	tick(f, true);
+	f->enc.msg.instance_id = 43; /* a restarted agent */
+	assert_int_equal(pc_replica_apply(f->rep, &f->enc.msg, NULL, NULL, &res), PC_OK);
+	assert_int_equal(res, PC_APPLIED);
+	assert_equals_cache(f);
+}
+
+/* More records than PC_UPDATE_MAX_RECORDS, 2 bytes each on the wire, are
+ * refused before decoding (which would need ~300 bytes a record). */
+static void
+test_record_count_checked_before_decoding(void **state)
+{
+	size_t           n   = (size_t)PC_UPDATE_MAX_RECORDS + 1;
+	size_t           len = 6 + 2 * n;
+	uint8_t         *buf = malloc(len);
+	Pidcast__Update *u   = NULL;
+
+	(void)state;
+	assert_non_null(buf);
+	memcpy(buf, "pc/h/", 6); /* with its NUL */
+	for (size_t i = 0; i < n; i++) {
+		buf[6 + 2 * i]     = 0x3a; /* field 7 (upserts), length-delimited */
+		buf[6 + 2 * i + 1] = 0x00; /* empty */
+	}
+	assert_int_equal(pc_update_parse(buf, len, &u), PC_ETOOBIG);
+	assert_null(u);
+	/* One record fewer than the limit decodes (and is refused for its
+	 * missing header instead). */
+	assert_int_equal(pc_update_parse(buf, len - 2 * 2, &u), PC_EPROTO);
+	free(buf);
+}
+
+int
+main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_keyframe_in_parts),
+		T(test_delta_in_parts),
+		T(test_missing_part_is_a_gap),
+		T(test_parts_of_a_snapshot_are_stale),
+		T(test_process_limit),
+		T(test_byte_limit),
+		T(test_repeated_keys),
+		T(test_absurd_values),
+		cmocka_unit_test(test_record_count_checked_before_decoding),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
