@@ -146,9 +146,9 @@ print_table(sub *s, bool tty)
 		fputs("\033[H\033[2J", stdout);
 	}
 	printf("host %s  processes %zu  seq %" PRIu64 "  %s  gaps %" PRIu64 "  resyncs %" PRIu64
-	       "\n",
+	       "  refused %" PRIu64 "\n",
 	       pc_replica_host(r), pc_replica_count(r), pc_replica_seq(r),
-	       pc_replica_synced(r) ? "synced" : "RESYNCING", st->gaps, st->resyncs);
+	       pc_replica_synced(r) ? "synced" : "RESYNCING", st->gaps, st->resyncs, st->refused);
 	printf("%8s %8s %6s %10s %7s %-12s %s\n", "PID", "PPID", "CPU%", "RSS(MiB)", "THREADS",
 	       "USER", "NAME");
 	for (size_t i = 0; i < n && i < TABLE_ROWS; i++) {
