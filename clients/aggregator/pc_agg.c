@@ -177,19 +177,26 @@ on_event(void *arg, pc_event ev, const pc_proc *p, pc_mask mask)
 	r->io_write_ops += p->io_write_ops;
 }
 
+static size_t
+max_hosts(const pc_agg *g)
+{
+	return g->opts.max_hosts ? g->opts.max_hosts : PC_AGG_MAX_HOSTS;
+}
+
 static pc_agg_host *
 find_host(pc_agg *g, const char *name, bool create)
 {
 	pc_agg_host *h, **grown;
 
 	for (size_t i = 0; i < g->n_hosts; i++) {
-		if (strcmp(pc_replica_host(g->hosts[i]->rep), name) == 0) {
+		if (strcmp(g->hosts[i]->name, name) == 0) {
 			return g->hosts[i];
 		}
 	}
-	if (!create || (h = calloc(1, sizeof(*h))) == NULL) {
+	if (!create || g->n_hosts >= max_hosts(g) || (h = calloc(1, sizeof(*h))) == NULL) {
 		return NULL;
 	}
+	snprintf(h->name, sizeof(h->name), "%s", name);
 	if (pc_replica_open(&h->rep) != PC_OK ||
 	    (grown = realloc(g->hosts, (g->n_hosts + 1) * sizeof(*grown))) == NULL ||
 	    pc_service_add(g->svc, h->rep) != PC_OK) {
@@ -218,9 +225,19 @@ apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 	pc_apply     res;
 	int          rv;
 
-	if (h == NULL && (u->kind != PIDCAST__UPDATE__KIND__KEYFRAME ||
-	                  (h = find_host(g, u->host, true)) == NULL)) {
+	if (h == NULL && u->kind != PIDCAST__UPDATE__KIND__KEYFRAME) {
 		g->counts.gaps++; /* a host not seen yet starts at its keyframe */
+		return;
+	}
+	if (h == NULL && (h = find_host(g, u->host, true)) == NULL) {
+		g->counts.bad++;
+		if (g->n_hosts >= PC_AGG_MAX_HOSTS && !g->hosts_full) {
+			g->hosts_full = true; /* said once: a flood must not flood the log */
+			pc_buf_printf(
+			        log,
+			        "host limit (%d) reached: host %s and later ones not tracked\n",
+			        PC_AGG_MAX_HOSTS, u->host);
+		}
 		return;
 	}
 	h->heard_us = pc_clock_mono_us();

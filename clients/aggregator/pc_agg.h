@@ -13,6 +13,7 @@
 
 #include "pc_buf.h"
 #include "pc_replica.h"
+#include "pc_update.h"
 #include "pc_rpc.h"
 #include "pc_service.h"
 
@@ -32,7 +33,8 @@ typedef struct pc_agg_opts {
 	pc_group_by  group_by;
 	const char  *pid_include; /* glob of names with per-PID series; NULL: none */
 	size_t       recv_max;
-	int          ipc_mode; /* of ipc:// sockets */
+	size_t       max_hosts; /* 0: PC_AGG_MAX_HOSTS */
+	int          ipc_mode;  /* of ipc:// sockets */
 } pc_agg_opts;
 
 /* Counters of exited processes, so group totals never go back. */
@@ -42,7 +44,13 @@ typedef struct pc_retired {
 	uint64_t io_read_bytes, io_write_bytes, io_read_ops, io_write_ops;
 } pc_retired;
 
+/* The most hosts tracked by default (--max-hosts): each costs a table, so a
+ * peer that makes up host names must not make the aggregator grow without
+ * bound. */
+#define PC_AGG_MAX_HOSTS 10000
+
 typedef struct pc_agg_host {
+	char        name[PC_HOST_MAX + 1]; /* the replica's is "" until it applies */
 	pc_replica *rep;
 	uint64_t    heard_us;
 	bool        up;
@@ -64,6 +72,7 @@ typedef struct pc_agg {
 	pc_agg_host    **hosts;
 	size_t           n_hosts;
 	pc_agg_counts    counts;
+	bool             hosts_full; /* PC_AGG_MAX_HOSTS reached, and said so */
 	pc_service      *svc;
 	pc_rpc_server   *rpc;
 	nng_http_server *http;

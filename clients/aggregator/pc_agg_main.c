@@ -30,6 +30,8 @@ usage(FILE *out)
 	        "  --down-after N     a host silent for N of its intervals is down (default 3)\n"
 	        "  --group-by KEY     process groups in metrics: name, user or exe (default name)\n"
 	        "  --recv-max BYTES   largest update taken from an agent (default 67108864)\n"
+	        "  --max-hosts N      hosts tracked at most; updates of more are dropped\n"
+	        "                     (default %d)\n"
 	        "  --pid-metrics GLOB per-PID series for processes whose name matches\n"
 	        "                     (default none: series grow with every PID)\n"
 	        "  --ipc-mode MODE    permissions of ipc:// sockets, octal (default 600)\n"
@@ -38,7 +40,8 @@ usage(FILE *out)
 	        "\n"
 	        "Hosts are told apart by the host name in their stream. After a gap a host\n"
 	        "recovers at its next keyframe. It stops cleanly on SIGINT and SIGTERM.\n",
-	        PC_AGG_DEFAULT_LISTEN, PC_AGG_DEFAULT_RPC, PC_AGG_DEFAULT_METRICS);
+	        PC_AGG_DEFAULT_LISTEN, PC_AGG_DEFAULT_RPC, PC_AGG_DEFAULT_METRICS,
+	        PC_AGG_MAX_HOSTS);
 }
 
 int
@@ -53,7 +56,8 @@ main(int argc, char **argv)
 		OPT_GROUP,
 		OPT_PIDS,
 		OPT_RECV_MAX,
-		OPT_IPC_MODE
+		OPT_IPC_MODE,
+		OPT_MAX_HOSTS
 	};
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
@@ -65,6 +69,7 @@ main(int argc, char **argv)
 		{ "pid-metrics", required_argument, NULL, OPT_PIDS },
 		{ "recv-max", required_argument, NULL, OPT_RECV_MAX },
 		{ "ipc-mode", required_argument, NULL, OPT_IPC_MODE },
+		{ "max-hosts", required_argument, NULL, OPT_MAX_HOSTS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -137,6 +142,16 @@ main(int argc, char **argv)
 				return 2;
 			}
 			o.recv_max = (size_t)v;
+			break;
+		}
+		case OPT_MAX_HOSTS: {
+			uint64_t v;
+			if (pc_parse_u64(optarg, &v) != 0 || v == 0 || v > 1000000) {
+				fprintf(stderr, "pidcast-aggregator: invalid --max-hosts '%s'\n",
+				        optarg);
+				return 2;
+			}
+			o.max_hosts = (size_t)v;
 			break;
 		}
 		case OPT_PIDS:

@@ -11,12 +11,14 @@
 
 #include <cmocka.h>
 #include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/reqrep0/req.h>
 
 #include "pc_err.h"
 #include "pc_platform.h"
 #include "pc_rpc.h"
 #include "pc_spawn.h"
+#include "pc_update.h"
 #include "pidcast.pb-c.h"
 
 static const char *agent_path, *agg_path;
@@ -48,8 +50,9 @@ static int
 setup(void **state)
 {
 	fx         *x      = calloc(1, sizeof(*x));
-	const char *argv[] = { agg_path,    "--listen",  listen_url,     "--rpc", rpc_url,
-		               "--metrics", metrics_url, "--down-after", "3",     NULL };
+	const char *argv[] = { agg_path, "--listen",    listen_url,  "--rpc",
+		               rpc_url,  "--metrics",   metrics_url, "--down-after",
+		               "3",      "--max-hosts", "4",         NULL };
 
 	assert_non_null(x);
 	x->agg = pc_child_start(argv);
@@ -250,12 +253,71 @@ test_aggregator_dials_agents(void **state)
 	assert_int_equal(beta, -1); /* beta only dials the other aggregator */
 }
 
+static const pc_proc *
+no_records(const void *table, size_t *cursor)
+{
+	(void)table;
+	(void)cursor;
+	return NULL;
+}
+
+/* A peer that dials the aggregator and sends made-up hosts, garbage, and an
+ * update with more records than any may have: the aggregator tracks at
+ * most --max-hosts (4: alpha, beta and two made-up ones), keeps serving,
+ * and the real hosts stay up. */
+static void
+test_hostile_peer_is_contained(void **state)
+{
+	fx               *x   = *state;
+	pc_encoder        enc = { 0 };
+	nng_socket        pub;
+	size_t            n = (size_t)PC_UPDATE_MAX_RECORDS + 1, len = 9 + 2 * n;
+	uint8_t          *big = malloc(len);
+	char              name[32];
+	static const char garbage[] = "pc/evil/\0\xff\xff\xff\xff\x0f";
+
+	assert_non_null(big);
+	memcpy(big, "pc/evil/", 9); /* the topic and its NUL */
+	for (size_t i = 0; i < n; i++) {
+		big[9 + 2 * i]  = 0x3a; /* an empty upsert */
+		big[10 + 2 * i] = 0x00;
+	}
+	wait_state(x, "alpha", 1, 5000);
+	wait_state(x, "beta", 1, 5000);
+	assert_int_equal(nng_pub0_open(&pub), 0);
+	assert_int_equal(nng_dial(pub, listen_url, NULL, 0), 0);
+	pc_sleep_ms(200); /* the aggregator's side of the pipe */
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 10; i++) {
+			snprintf(name, sizeof(name), "madeup%d", i);
+			pc_update_hdr h = { name, 1000u + (uint64_t)i, 1, pc_clock_realtime_ms(),
+				            1000 };
+			assert_int_equal(pc_encoder_keyframe(&enc, &h, no_records, NULL, 0), PC_OK);
+			assert_int_equal(pc_encoder_frame(&enc), PC_OK);
+			assert_int_equal(nng_send(pub, enc.frame.data, enc.frame.len, 0), 0);
+		}
+		assert_int_equal(nng_send(pub, (void *)garbage, sizeof(garbage), 0), 0);
+		assert_int_equal(nng_send(pub, big, len, 0), 0);
+		pc_sleep_ms(100);
+	}
+	pc_sleep_ms(300);
+	Pidcast__ListHostsReply *r = hosts(x);
+	assert_int_equal(r->n_hosts, 4);
+	pidcast__list_hosts_reply__free_unpacked(r, NULL);
+	assert_int_equal(host_state(x, "alpha", NULL), 1);
+	assert_int_equal(host_state(x, "beta", NULL), 1);
+	nng_close(pub);
+	pc_encoder_fini(&enc);
+	free(big);
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_queries_over_hosts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aggregator_dials_agents, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_peer_is_contained, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_agent_goes_down_and_comes_back, setup,
 		                                teardown),
 	};
