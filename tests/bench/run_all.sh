@@ -1,8 +1,9 @@
 #!/bin/bash
-# run_all.sh: builds and runs every Linux benchmark, then prints one summary table.
+# run_all.sh: builds and runs every benchmark (Linux, and Windows under Wine),
+# then prints one summary table.
 # usage: tests/bench/run_all.sh [BUILD_DIR (default /tmp/pidcast-bench-build)]
 # Run as root (it installs what is missing, and reads every process's /proc/PID/io).
-# Full logs go to BUILD_DIR/bench-logs; it takes about 6 minutes.
+# Full logs go to BUILD_DIR/bench-logs; it takes about 8 minutes.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -47,8 +48,15 @@ run() {
 install_missing python3-psutil prometheus-process-exporter procps curl cmake gcc make
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
 	cmake --build "$build" -j2 --target bench_probe bench_peers bench_stream bench_aggregator \
-		pc_hold pc_malloc_count pidcast-agent >/dev/null || exit 1
+		bench_fanout pc_hold pc_malloc_count pidcast-agent >/dev/null || exit 1
 mkdir -p "$logs"
+# The Windows build and its dependencies (from Debian's sources, once), for
+# bench_winprobe under Wine.
+win=$root/build-win
+"$root/scripts/deps.sh" >"$logs/deps.txt" 2>&1 &&
+	cmake -S "$root" -B "$win" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/mingw-w64.cmake" >/dev/null &&
+	cmake --build "$win" -j2 --target bench_winprobe pc_child >/dev/null ||
+	echo "run_all: no Windows build (see $logs/deps.txt); bench_winprobe skipped"
 
 run probe "$bench/bench_probe" --procs 1000 --rounds 15
 
@@ -69,6 +77,17 @@ pids=()
 run agent "$here/bench_agent.sh" "$build" 60 1000
 run stream "$bench/bench_stream"
 run aggregator "$bench/bench_aggregator" -a 1000 -p 1000 -s 40
+"$bench/pc_hold" 1000 >/dev/null &
+pids+=("$!")
+sleep 2
+run fanout "$bench/bench_fanout" "$build/agent/pidcast-agent"
+cleanup
+pids=()
+if [ -x "$win/wine-run.sh" ] && [ -f "$win/tests/bench_winprobe.exe" ]; then
+	"$win/wine-run.sh" --boot >/dev/null 2>&1
+	(cd "$win/tests" && run winprobe ../wine-run.sh ./bench_winprobe.exe 100 pc_child.exe)
+	"$win/wine-run.sh" --stop 2>/dev/null
+fi
 
 # The summary: one row a figure, from the logs.
 col() { awk -v m="$2" -v c="$3" '$1 == m { print $c }' "$logs/$1.txt"; }
@@ -94,7 +113,18 @@ row "bench_probe (1k, 15 rounds): probe / bare" "$(awk '/^probe \/ bare/ { print
 row "agent, 1k helpers, 1 s ticks: CPU % of a core" "$(kv agent cpu_pct)" ""
 row "agent RSS | peak (VmHWM), MB" "$(kv agent rss_mb) | $(kv agent hwm_mb)" ""
 row "agent allocations a tick" "$(kv agent allocs_per_tick)" "0 ($(kv agent new_procs_per_tick) new processes a tick)"
-row "stream ipc idle: keyframe B/proc, latency p50" "$(awk '/^ipc idle/ { gsub(/[(,]/, ""); print $8 " B | " $(NF - 4) " ms" }' "$logs/stream.txt")" ""
+for t in "ipc idle" "tcp idle" "ipc busy" "tcp busy"; do
+	row "stream $t: keyframe B/proc, delta p50 B (% of keyframe), latency p50 | p99 ms" \
+		"$(awk -v t="$t" 'index($0, t) == 1 { gsub(/[(,%]/, ""); for (i = 1; i < NF; i++) { if ($i == "B/proc") k = $(i - 1); if ($i == "p50" && d == "") d = $(i + 1); if ($i == "keyframe)") pc = $(i - 2) ; if ($i == "latency") { l50 = $(i + 2); l99 = $(i + 5) } } print k " | " d " (" pc "%) | " l50 " | " l99 }' "$logs/stream.txt")" \
+		"$(case $t in *idle) echo "delta <= 5% of keyframe" ;; esac)"
+done
+row "100 subscribers at 10 ticks/s, 1k procs: synced, gaps" "$(awk '/subscribers/ { print $8 " | " $(NF - 1) }' "$logs/fanout.txt")" "0 gaps"
+row "GetProcess, 1 client: requests/s, p99 us" "$(awk '/^GetProcess, 1 client:/ { print $4 " | " $10 }' "$logs/fanout.txt")" ""
+row "GetProcess, 8 clients: requests/s, p99 us" "$(awk '/^GetProcess, 8 clients:/ { print $4 " | " $10 }' "$logs/fanout.txt")" ""
+if [ -f "$logs/winprobe.txt" ]; then
+	row "Wine, 107 procs: ntqsi | toolhelp, us a process" "$(awk '$1 == "ntqsi" { n = $2 } $1 == "toolhelp" { t = $2 } END { print n " | " t }' "$logs/winprobe.txt")" ""
+	row "Wine: toolhelp / ntqsi" "$(awk '/toolhelp \/ ntqsi/ { print $NF }' "$logs/winprobe.txt")" ">= 5x"
+fi
 row "aggregator 1000x1000: CPU %, RSS MB" "$(awk '/^agents/ { for (i = 1; i < NF; i++) { if ($i == "CPU") c = $(i + 1); if ($i == "RSS") r = $(i + 1) } print c " | " r }' "$logs/aggregator.txt")" ""
 if ((${#failed[@]})); then
 	echo "run_all: failed: ${failed[*]} (see their logs)"
