@@ -4,7 +4,8 @@
 # with the unit's user, capabilities and no-new-privileges (setpriv stands
 # in for systemd, which is not PID 1 here), still reads a root process in
 # full; and every system call and socket family the running agent uses is
-# one that the unit's SystemCallFilter and RestrictAddressFamilies allow.
+# one that the unit's SystemCallFilter and RestrictAddressFamilies allow;
+# and --install-service points Linux users to it.
 # usage: systemd_unit.sh UNIT AGENT QUERY SUB
 set -u
 unit=$1 agent=$2 query=$3 sub=$4
@@ -89,6 +90,15 @@ echo "sandboxed ExecStart --once: $n processes, root's sleep ($target) read in f
 grep -q '"partial":true' <<<"$(record "$tmp/nocaps.json")" ||
 	{ echo "FAIL: without capabilities the record is not partial: the check proves nothing"; exit 1; }
 echo "without the unit's capabilities: root's sleep is partial (as it must be)"
+
+# On Linux the Windows service flags point to this unit.
+for flag in --install-service --uninstall-service; do
+	"$agent" "$flag" >/dev/null 2>"$tmp/flag.err"
+	rv=$?
+	[ $rv -eq 1 ] && grep -q 'systemd.*pidcast-agent.service' "$tmp/flag.err" ||
+		{ echo "FAIL: $flag exited $rv: $(cat "$tmp/flag.err")"; exit 1; }
+done
+echo "--install-service and --uninstall-service point to the unit"
 
 # 3. The agent running for real, traced inside the sandbox, with a
 # subscriber and a query, on test ports instead of the unit's.
