@@ -14,6 +14,7 @@
 #include "pc_parse.h"
 #include "pc_platform.h"
 #include "pc_probe.h"
+#include "pc_svcmgr.h"
 
 #define MAX_SCRUB_WORDS 64
 static const char *scrub_words[MAX_SCRUB_WORDS];
@@ -58,11 +59,16 @@ usage(FILE *out)
 	        "  --once             take one snapshot, print it and exit\n"
 	        "  --json             with --once: JSON lines, one object a process\n"
 	        "                     (the only format of --once)\n"
+	        "  --install-service  Windows: register the agent, with the other options\n"
+	        "                     given, as the service pidcast-agent (started at\n"
+	        "                     boot, as LocalSystem) and exit; on Linux use the\n"
+	        "                     systemd unit pidcast-agent.service (README.md)\n"
+	        "  --uninstall-service  Windows: stop that service if it runs, remove it\n"
 	        "  -h, --help         show this help and exit\n"
 	        "  -V, --version      print the version and exit\n"
 	        "\n"
 	        "URLs are NNG's: tcp://HOST:PORT, ipc:///PATH. It stops cleanly on\n"
-	        "SIGINT and SIGTERM (Ctrl-C on Windows).\n",
+	        "SIGINT and SIGTERM (Ctrl-C on Windows; a stop of the service).\n",
 	        (unsigned)PC_PART_RECORDS, (unsigned)PC_PART_BYTES);
 }
 
@@ -112,6 +118,85 @@ bad_value(const char *opt, const char *val)
 	return 2;
 }
 
+/* What the agent's loop needs, also when the service manager runs it. */
+typedef struct run_args {
+	const pc_agent_opts *o;
+	uint64_t             ticks;
+	int                  rv; /* what run() returned */
+} run_args;
+
+/* Serves until stopped; a pc_err code. */
+static int
+run(void *arg)
+{
+	run_args *r = arg;
+	pc_agent  a;
+	int       rv;
+
+	pc_catch_stop();
+	if ((rv = pc_agent_start(&a, r->o)) != PC_OK) {
+		fprintf(stderr, "pidcast-agent: %s\n", a.err);
+		pc_agent_stop(&a);
+		return r->rv = rv;
+	}
+	pc_svcmgr_running();
+	fprintf(stderr, "pidcast-agent: host %s, publishing on %s, rpc on %s, every %u ms\n",
+	        a.host, r->o->publish_url, r->o->rpc_url, r->o->interval_ms);
+	rv = pc_agent_run(&a, pc_stop_requested, r->ticks);
+	if (rv != PC_OK) {
+		fprintf(stderr, "pidcast-agent: %s\n", a.err);
+	}
+	pc_agent_stop(&a);
+	return r->rv = rv;
+}
+
+static int
+svc_failed(const char *what, int rv)
+{
+	if (rv == PC_ENOTSUP) {
+		fprintf(stderr,
+		        "pidcast-agent: %s is for Windows; on Linux systemd runs the agent: "
+		        "install the unit pidcast-agent.service (README.md, \"Running as a "
+		        "service\")\n",
+		        what);
+	} else if (rv == PC_EPERM) {
+		fprintf(stderr, "pidcast-agent: %s: access denied (run it as an administrator)\n",
+		        what);
+	} else {
+		fprintf(stderr, "pidcast-agent: %s: service %s: %s\n", what, PC_SVCMGR_NAME,
+		        pc_strerror(rv));
+	}
+	return 1;
+}
+
+/* Registers argv less --install-service (at argv[skip]), behind --service. */
+static int
+install(int argc, char **argv, int skip)
+{
+	char *args[256];
+	int   n = 0, rv;
+
+	args[n++] = "--service";
+	for (int i = 1; i < argc; i++) {
+		if (i == skip) {
+			continue;
+		}
+		if (n == (int)(sizeof(args) / sizeof(args[0]))) {
+			fprintf(stderr, "pidcast-agent: --install-service: too many options\n");
+			return 2;
+		}
+		args[n++] = argv[i];
+	}
+	rv = pc_svcmgr_install(PC_SVCMGR_NAME, "pidcast process-telemetry agent", args, n);
+	if (rv != PC_OK) {
+		return svc_failed("--install-service", rv);
+	}
+	printf("pidcast-agent: installed the service %s (start: automatic); start it with "
+	       "'sc start %s'\n",
+	       PC_SVCMGR_NAME, PC_SVCMGR_NAME);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -133,6 +218,9 @@ main(int argc, char **argv)
 		OPT_IPC_MODE,
 		OPT_PART_RECORDS,
 		OPT_PART_BYTES,
+		OPT_INSTALL,
+		OPT_UNINSTALL,
+		OPT_SERVICE,
 	};
 	static const struct option opts[] = {
 		{ "once", no_argument, NULL, OPT_ONCE },
@@ -152,6 +240,10 @@ main(int argc, char **argv)
 		{ "ipc-mode", required_argument, NULL, OPT_IPC_MODE },
 		{ "part-records", required_argument, NULL, OPT_PART_RECORDS },
 		{ "part-bytes", required_argument, NULL, OPT_PART_BYTES },
+		{ "install-service", no_argument, NULL, OPT_INSTALL },
+		{ "uninstall-service", no_argument, NULL, OPT_UNINSTALL },
+		/* Not in --help: what the service manager starts. */
+		{ "service", no_argument, NULL, OPT_SERVICE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -166,9 +258,9 @@ main(int argc, char **argv)
 		.part_records   = PC_PART_RECORDS,
 		.part_bytes     = PC_PART_BYTES,
 	};
-	pc_agent a;
-	uint64_t v, ticks = 0;
-	int      once = 0;
+	run_args r = { .o = &o };
+	uint64_t v;
+	int      once = 0, install_at = 0, uninstall = 0, service = 0;
 	int      c, rv;
 
 	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
@@ -216,7 +308,7 @@ main(int argc, char **argv)
 			}
 			break;
 		case OPT_TICKS:
-			if (pc_parse_u64(optarg, &ticks) != 0) {
+			if (pc_parse_u64(optarg, &r.ticks) != 0) {
 				return bad_value("--ticks", optarg);
 			}
 			break;
@@ -243,6 +335,15 @@ main(int argc, char **argv)
 		case OPT_NO_SCRUB:
 			o.scrub.off = true;
 			break;
+		case OPT_INSTALL:
+			install_at = optind - 1; /* no argument: it is the last word read */
+			break;
+		case OPT_UNINSTALL:
+			uninstall = 1;
+			break;
+		case OPT_SERVICE:
+			service = 1;
+			break;
 		case OPT_SCRUB_WORD:
 			if (o.scrub.n_extra == MAX_SCRUB_WORDS || optarg[0] == '\0') {
 				return bad_value("--scrub-word", optarg);
@@ -268,21 +369,35 @@ main(int argc, char **argv)
 		fprintf(stderr, "pidcast-agent: schema and record table disagree\n");
 		return 1;
 	}
+	if (uninstall) {
+		if (argc != 2) {
+			fprintf(stderr,
+			        "pidcast-agent: --uninstall-service takes no other option\n");
+			return 2;
+		}
+		if ((rv = pc_svcmgr_uninstall(PC_SVCMGR_NAME)) != PC_OK) {
+			return svc_failed("--uninstall-service", rv);
+		}
+		printf("pidcast-agent: removed the service %s\n", PC_SVCMGR_NAME);
+		return 0;
+	}
+	if (install_at != 0) {
+		if (once || service) {
+			fprintf(stderr, "pidcast-agent: --install-service takes neither --once "
+			                "nor --service\n");
+			return 2;
+		}
+		return install(argc, argv, install_at);
+	}
 	if (once) {
 		return print_once(o.probe, &o.scrub);
 	}
-	pc_catch_stop();
-	if ((rv = pc_agent_start(&a, &o)) != PC_OK) {
-		fprintf(stderr, "pidcast-agent: %s\n", a.err);
-		pc_agent_stop(&a);
-		return 1;
+	if (service) {
+		r.rv = PC_ESYS; /* in case the service manager never calls run() */
+		if ((rv = pc_svcmgr_run(PC_SVCMGR_NAME, run, &r)) != PC_OK) {
+			return svc_failed("--service", rv);
+		}
+		return r.rv == PC_OK ? 0 : 1;
 	}
-	fprintf(stderr, "pidcast-agent: host %s, publishing on %s, rpc on %s, every %u ms\n",
-	        a.host, o.publish_url, o.rpc_url, o.interval_ms);
-	rv = pc_agent_run(&a, pc_stop_requested, ticks);
-	if (rv != PC_OK) {
-		fprintf(stderr, "pidcast-agent: %s\n", a.err);
-	}
-	pc_agent_stop(&a);
-	return rv == PC_OK ? 0 : 1;
+	return run(&r) == PC_OK ? 0 : 1;
 }

@@ -29,6 +29,8 @@ pc_strerror(int err)
 		return "connection failed";
 	case PC_EADDR:
 		return "address unusable";
+	case PC_EEXIST:
+		return "already exists";
 	}
 	return "unknown error";
 }

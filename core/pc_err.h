@@ -17,6 +17,7 @@ enum pc_err {
 	PC_ETIMEDOUT, /* no answer in time */
 	PC_ECONN,     /* no connection to the peer, or it went away */
 	PC_EADDR,     /* an address that cannot be used (bad URL, in use) */
+	PC_EEXIST,    /* it exists already (a service of that name) */
 };
 
 const char *pc_strerror(int err);

@@ -1,6 +1,6 @@
 /* pc_platform.h: the little that differs between OSes above the probes:
  * clocks, the host name, and the stop request (SIGINT and SIGTERM; Ctrl-C
- * and console close on Windows). Implemented once per OS in
+ * and console close on Windows; the service manager's stop). Implemented once per OS in
  * core/platform/. */
 #ifndef PC_PLATFORM_H
 #define PC_PLATFORM_H
@@ -24,5 +24,9 @@ bool pc_stdout_is_tty(void);
 /* Turns the OS's stop requests into a flag that pc_stop_requested() reads. */
 int  pc_catch_stop(void);
 bool pc_stop_requested(void);
+
+/* Raises the flag as a stop signal would: for a stop that comes another
+ * way, such as the service manager's. Safe from any thread. */
+void pc_request_stop(void);
 
 #endif

@@ -29,6 +29,7 @@ pkgs=(
 	libnng-dev nng-utils libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
 	clang libclang-rt-14-dev clang-format valgrind curl prometheus
 	mingw-w64 wine wine64 dpkg-dev
+	systemd strace
 )
 
 missing=()

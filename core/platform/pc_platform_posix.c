@@ -78,6 +78,12 @@ pc_stop_requested(void)
 	return stop_flag != 0;
 }
 
+void
+pc_request_stop(void)
+{
+	stop_flag = 1;
+}
+
 bool
 pc_stdout_is_tty(void)
 {

@@ -76,6 +76,12 @@ pc_stop_requested(void)
 	return InterlockedCompareExchange(&stop_flag, 0, 0) != 0;
 }
 
+void
+pc_request_stop(void)
+{
+	InterlockedExchange(&stop_flag, 1);
+}
+
 bool
 pc_stdout_is_tty(void)
 {

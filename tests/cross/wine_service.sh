@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The Windows agent as a service, under Wine: --install-service registers it
+# with the flags given, the SCM starts it, the native Linux pidcast-sub and
+# pidcast-query follow it over TCP, the SCM stops it (process gone),
+# --uninstall-service removes it, and removes a running one after stopping
+# it; one that cannot start reports why. Ends the prefix's wineserver (the SCM's services.exe lives there).
+# usage: wine_service.sh WINE-RUN AGENT.EXE PC_SCM.EXE NATIVE-BUILD
+set -u
+wine=$1 agent=$2 scm=$3 native=$4
+sub=$native/clients/sub/pidcast-sub
+query=$native/clients/query/pidcast-query
+for b in "$sub" "$query"; do
+	[ -x "$b" ] || { echo "FAIL: no native $b (build natively first)"; exit 1; }
+done
+
+name=pidcast-agent
+port=$((63400 + ($$ % 300) * 2)) # 63400-63999
+pub=tcp://127.0.0.1:$port
+rpc=tcp://127.0.0.1:$((port + 1))
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	"$wine" "$agent" --uninstall-service >/dev/null 2>&1
+	exec 7>&- 2>/dev/null
+	"$wine" --stop 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# wait_for FILE PATTERN SECONDS: a line of FILE matches, in time.
+wait_for() {
+	for _ in $(seq 1 $((${3} * 10))); do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "FAIL: no line matching $2 in $1 after $3 s"
+	tail -n 5 "$1"
+	return 1
+}
+
+# expect CODE PATTERN COMMAND...: COMMAND exits CODE and prints PATTERN.
+expect() {
+	local code=$1 pat=$2 rv
+	shift 2
+	"$@" >"$tmp/out" 2>&1
+	rv=$?
+	if [ $rv -ne "$code" ] || ! grep -qE -- "$pat" "$tmp/out"; then
+		echo "FAIL: '$*' exited $rv (want $code) with:"
+		cat "$tmp/out"
+		exit 1
+	fi
+}
+
+# A Wine process for the whole test, so that the wineserver and the SCM
+# do not shut down and restart between two commands.
+mkfifo "$tmp/hold"
+"$wine" "$scm" hold <"$tmp/hold" &
+pids+=($!)
+exec 7>"$tmp/hold"
+"$wine" "$agent" --uninstall-service >/dev/null 2>&1 # left by a run that was killed
+
+# The host name has a blank: the command line the SCM runs must quote it.
+expect 0 "installed the service $name" "$wine" "$agent" --install-service \
+	--publish "$pub" --rpc "$rpc" --interval 200ms --host "win svc"
+expect 1 "already exists" "$wine" "$agent" --install-service
+# The path is quoted too when it has a blank.
+want="--service --publish $pub --rpc $rpc --interval 200ms --host \"win svc\"[[:space:]]*\$"
+expect 0 "^start auto path .*pidcast-agent.exe\"? $want" "$wine" "$scm" config "$name"
+echo "installed: $(cat "$tmp/out")"
+
+expect 0 "^RUNNING pid [1-9]" "$wine" "$scm" start "$name"
+wpid=$(sed -nE 's/^RUNNING pid ([0-9]+).*/\1/p' "$tmp/out")
+echo "the SCM started it: Windows pid $wpid"
+
+"$sub" "$pub" --json >"$tmp/events" 2>"$tmp/sub.err" &
+pids+=($!)
+wait_for "$tmp/events" '"host":"win svc"' 30 || { cat "$tmp/sub.err"; exit 1; }
+echo "native pidcast-sub follows the service's stream"
+expect 0 "\"pid\":$wpid,.*\"name\":\"pidcast-agent.exe\".*--service" \
+	"$query" --rpc "$rpc" --json get "$wpid"
+echo "native pidcast-query: the service answers about itself (pid $wpid)"
+
+expect 0 "^STOPPED" "$wine" "$scm" stop "$name"
+expect 0 "^gone" "$wine" "$scm" wait-gone "$wpid"
+expect 2 "" "$query" --rpc "$rpc" --timeout 1s get "$wpid"
+echo "the SCM stopped it: status STOPPED, process gone, RPC closed"
+
+expect 0 "removed the service $name" "$wine" "$agent" --uninstall-service
+expect 3 "error 1060" "$wine" "$scm" query "$name" # ERROR_SERVICE_DOES_NOT_EXIST
+expect 1 "not found" "$wine" "$agent" --uninstall-service
+echo "uninstalled: OpenService fails with ERROR_SERVICE_DOES_NOT_EXIST"
+
+# Uninstalling a running service stops it first.
+expect 0 "installed" "$wine" "$agent" --install-service --publish "$pub" --rpc "$rpc"
+expect 0 "^RUNNING pid [1-9]" "$wine" "$scm" start "$name"
+wpid=$(sed -nE 's/^RUNNING pid ([0-9]+).*/\1/p' "$tmp/out")
+expect 0 "removed the service $name" "$wine" "$agent" --uninstall-service
+expect 0 "^gone" "$wine" "$scm" wait-gone "$wpid"
+expect 3 "error 1060" "$wine" "$scm" query "$name"
+echo "uninstalling the running service (pid $wpid) stopped and removed it"
+
+# A service that cannot start (its port is taken, here by the native agent)
+# stops with pidcast's error code as the service exit code.
+"$native/agent/pidcast-agent" --publish "$pub" --rpc "$rpc" 2>/dev/null &
+pids+=($!)
+for _ in $(seq 1 100); do # until it answers (found or not: not 2)
+	"$query" --rpc "$rpc" --timeout 500ms get 1 >/dev/null 2>&1
+	[ $? -ne 2 ] && break
+	sleep 0.1
+done
+expect 0 "installed" "$wine" "$agent" --install-service --publish "$pub" --rpc "$rpc"
+expect 1 "^STOPPED exit 1066 service exit 11[^0-9]" "$wine" "$scm" start "$name" # PC_EADDR
+echo "with its port taken: $(tr -d '\r' <"$tmp/out") (1066: a service-specific code; 11: PC_EADDR)"
+expect 0 "removed" "$wine" "$agent" --uninstall-service
+echo "PASS"
