@@ -503,8 +503,11 @@ fill_stats(procfs *p, pent *e, const stat_fields *sf, pc_proc *r)
 	uint64_t                 v[4];
 	int                      rv;
 
-	if ((p->tick + e->pid) % STATUS_EVERY == 0 && (n = read_status(p, e)) < 0 && !is_gone(n)) {
-		r->partial = true;
+	if ((p->tick + e->pid) % STATUS_EVERY == 0) {
+		if ((n = read_status(p, e)) < 0 && !is_gone(n)) {
+			r->partial = true;
+		}
+		r->user = (char *)e->user; /* it may have changed its uid */
 	}
 	r->peak_rss_bytes = e->hwm_kb * 1024u;
 	if (r->peak_rss_bytes < r->rss_bytes) {
