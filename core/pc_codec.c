@@ -187,6 +187,37 @@ pc_codec_proc_merge(const Pidcast__Process *msg, pc_proc *dst, pc_mask *changed)
 	return rv;
 }
 
+int
+pc_codec_proc_replace(const Pidcast__Process *msg, pc_proc *dst, pc_mask *changed)
+{
+	static const uint64_t zero = 0;
+	const char           *m    = (const char *)msg;
+	int                   rv   = pc_codec_proc_merge(msg, dst, changed);
+
+	if (rv == PC_EPROTO) {
+		return rv;
+	}
+	for (int f = 0; f < PC_F_COUNT; f++) {
+		const ProtobufCFieldDescriptor *fd   = fdesc(f);
+		char                           *at   = (char *)dst + pc_fields[f].offset;
+		size_t                          size = pc_fields[f].type == PC_T_U64   ? 8
+		                                       : pc_fields[f].type == PC_T_U32 ? 4
+		                                                                       : sizeof(bool);
+
+		if (pc_fields[f].type == PC_T_STR) {
+			if (*(char *const *)(m + fd->offset) == NULL && *(char **)at != NULL) {
+				pc_proc_set_str(dst, f, NULL);
+				*changed |= PC_BIT(f);
+			}
+		} else if (!*(const protobuf_c_boolean *)(m + fd->quantifier_offset) &&
+		           memcmp(at, &zero, size) != 0) {
+			memset(at, 0, size);
+			*changed |= PC_BIT(f);
+		}
+	}
+	return rv;
+}
+
 size_t
 pc_codec_proc_size(const pc_proc *p, pc_mask mask)
 {

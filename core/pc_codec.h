@@ -29,6 +29,11 @@ int pc_codec_proc_from_msg(const Pidcast__Process *msg, pc_proc *out, pc_mask *m
  * dst's; PC_ENOMEM leaves that string as it was. */
 int pc_codec_proc_merge(const Pidcast__Process *msg, pc_proc *dst, pc_mask *changed);
 
+/* As pc_codec_proc_merge, for a message that carries a whole record (a
+ * keyframe's, a snapshot's): a field it does not carry is unknown there,
+ * so it becomes 0 or NULL in dst too, and dst ends equal to the message. */
+int pc_codec_proc_replace(const Pidcast__Process *msg, pc_proc *dst, pc_mask *changed);
+
 /* Serialized size, and serialization into buf of at least that size. */
 size_t pc_codec_proc_size(const pc_proc *p, pc_mask mask);
 size_t pc_codec_proc_pack(const pc_proc *p, pc_mask mask, uint8_t *buf);

@@ -159,11 +159,12 @@ remove_entry(pc_replica *r, rent *e, pc_replica_cb cb, void *arg)
 	rent_free(r, e);
 }
 
-/* One upsert. In a keyframe every field is present and an existing record
- * is diffed against it; in a delta only the present fields change. */
+/* One upsert. A keyframe carries whole records: an existing record is
+ * diffed against it, and a field it lacks (a string the agent could not
+ * read) is cleared; in a delta only the present fields change. */
 static int
-upsert(pc_replica *r, const Pidcast__Process *m, uint64_t dt_ms, uint64_t seq, pc_replica_cb cb,
-       void *arg)
+upsert(pc_replica *r, const Pidcast__Process *m, bool whole, uint64_t dt_ms, uint64_t seq,
+       pc_replica_cb cb, void *arg)
 {
 	pc_mask  mask;
 	rent    *e;
@@ -199,7 +200,8 @@ upsert(pc_replica *r, const Pidcast__Process *m, uint64_t dt_ms, uint64_t seq, p
 	e->tick = r->tick;
 	cpu0    = cpu_total(&e->rec);
 	io0     = io_total(&e->rec);
-	rv      = pc_codec_proc_merge(m, &e->rec, &mask);
+	rv      = whole ? pc_codec_proc_replace(m, &e->rec, &mask)
+	                : pc_codec_proc_merge(m, &e->rec, &mask);
 	if (mask & STRING_FIELDS) {
 		r->bytes -= e->bytes;
 		e->bytes = rec_bytes(&e->rec);
@@ -332,7 +334,7 @@ pc_replica_apply(pc_replica *r, const Pidcast__Update *u, pc_replica_cb cb, void
 		exit_key(r, u->exits[i], cb, arg);
 	}
 	for (size_t i = 0; i < u->n_upserts && rv == PC_OK; i++) {
-		rv = upsert(r, u->upserts[i], r->parts_dt_ms, u->seq, cb, arg);
+		rv = upsert(r, u->upserts[i], keyframe, r->parts_dt_ms, u->seq, cb, arg);
 	}
 	if (rv == PC_OK && parted && part + 1 < u->parts) {
 		r->in_parts       = true;

@@ -22,11 +22,16 @@
 
 typedef struct sub {
 	bool        json;
+	bool        marks;
 	bool        has_pid;
 	uint32_t    pid;
 	const char *name;
 	pc_buf      line;
 	pc_follow  *f;
+	/* What the last resync event said, to tell the next one's reason. */
+	bool        synced_once;
+	uint64_t    instance, seq, gaps, silences;
+	const char *reason; /* why the table went out of sync; NULL: it did not */
 } sub;
 
 static void
@@ -43,7 +48,10 @@ usage(FILE *out)
 	        "                  tcp://HOST:PORT, tcp://HOST:PORT+1; else none)\n"
 	        "  --no-rpc        never ask for snapshots: recover from keyframes\n"
 	        "  --json          one JSON line an event: new, changed (changed fields\n"
-	        "                  only), exit\n"
+	        "                  only), exit, and resync (the table was rebuilt: at the\n"
+	        "                  first sync, after a gap, a silence or an agent restart)\n"
+	        "  --marks         with --json, also an update line after each update's\n"
+	        "                  events: the sequence the table now stands at\n"
 	        "  --pid PID       only this process\n"
 	        "  --name GLOB     only processes whose name matches\n"
 	        "  --updates N     exit after N updates (default 0: until stopped)\n"
@@ -102,6 +110,53 @@ on_event(void *arg, pc_event ev, const pc_proc *p, pc_mask mask)
 		fwrite(s->line.data, 1, s->line.len, stdout);
 		fputc('\n', stdout);
 	}
+}
+
+/* The state lines of --json: a resync (with why, and the sequences it
+ * jumped between) and, with --marks, the end of each update. */
+static void
+report_sync(sub *s)
+{
+	pc_replica             *r      = pc_follow_replica(s->f);
+	const pc_follow_counts *st     = pc_follow_stats(s->f);
+	const char             *reason = s->reason;
+
+	if (st->silences > s->silences) {
+		reason = "silence";
+	} else if (st->gaps > s->gaps && reason == NULL) {
+		reason = "gap";
+	}
+	s->gaps     = st->gaps;
+	s->silences = st->silences;
+	s->reason   = reason;
+	if (!pc_replica_synced(r)) {
+		return;
+	}
+	if (!s->synced_once) {
+		reason = "start";
+	} else if (pc_replica_instance(r) != s->instance) {
+		reason = "restart";
+	}
+	pc_buf_reset(&s->line);
+	if (reason != NULL) {
+		pc_buf_printf(&s->line,
+		              "{\"event\":\"resync\",\"reason\":\"%s\",\"host\":", reason);
+		pc_json_str(&s->line, pc_replica_host(r));
+		pc_buf_printf(&s->line, ",\"from\":%" PRIu64 ",", s->synced_once ? s->seq : 0);
+	} else if (s->marks && pc_replica_seq(r) != s->seq) {
+		pc_buf_str(&s->line, "{\"event\":\"update\",\"host\":");
+		pc_json_str(&s->line, pc_replica_host(r));
+		pc_buf_str(&s->line, ",");
+	}
+	if (s->line.len > 0 && s->line.err == PC_OK) {
+		pc_buf_printf(&s->line, "\"seq\":%" PRIu64 ",\"processes\":%zu}\n",
+		              pc_replica_seq(r), pc_replica_count(r));
+		fwrite(s->line.data, 1, s->line.len, stdout);
+	}
+	s->synced_once = true;
+	s->instance    = pc_replica_instance(r);
+	s->seq         = pc_replica_seq(r);
+	s->reason      = NULL;
 }
 
 typedef struct row {
@@ -167,11 +222,21 @@ print_table(sub *s, bool tty)
 int
 main(int argc, char **argv)
 {
-	enum { OPT_RPC = 256, OPT_NO_RPC, OPT_JSON, OPT_PID, OPT_NAME, OPT_UPDATES, OPT_RECV_MAX };
+	enum {
+		OPT_RPC = 256,
+		OPT_NO_RPC,
+		OPT_JSON,
+		OPT_MARKS,
+		OPT_PID,
+		OPT_NAME,
+		OPT_UPDATES,
+		OPT_RECV_MAX
+	};
 	static const struct option opts[] = {
 		{ "rpc", required_argument, NULL, OPT_RPC },
 		{ "no-rpc", no_argument, NULL, OPT_NO_RPC },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "marks", no_argument, NULL, OPT_MARKS },
 		{ "pid", required_argument, NULL, OPT_PID },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "updates", required_argument, NULL, OPT_UPDATES },
@@ -198,6 +263,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			s.json = true;
+			break;
+		case OPT_MARKS:
+			s.marks = true;
 			break;
 		case OPT_PID:
 			s.pid = (uint32_t)strtoul(optarg, &end, 10);
@@ -264,13 +332,16 @@ main(int argc, char **argv)
 			fprintf(stderr, "pidcast-sub: %s\n", pc_strerror(rv));
 			break;
 		}
+		if (s.json) {
+			/* A silence resyncs without anything received. */
+			report_sync(&s);
+			fflush(stdout);
+		}
 		if (pc_follow_stats(s.f)->received == before) {
 			continue;
 		}
 		seen++;
-		if (s.json) {
-			fflush(stdout);
-		} else if (pc_replica_synced(pc_follow_replica(s.f))) {
+		if (!s.json && pc_replica_synced(pc_follow_replica(s.f))) {
 			print_table(&s, tty);
 		}
 	}

@@ -35,6 +35,16 @@ void     pc_sleep_ms(unsigned ms);
  * process object alive (it can still be opened). */
 int pc_test_holds_resource_of(uint32_t pid);
 
+/* How many files (Linux: entries of /proc/PID/fd) or handles (Windows)
+ * another process has open; -1 when that cannot be told. On Windows each
+ * handle value is duplicated in turn, since Wine's GetProcessHandleCount
+ * answers 0. */
+int pc_test_open_handles(uint32_t pid);
+
+/* This process's resident size (VmRSS; on Windows the working set), KiB;
+ * 0 when it cannot be told. */
+unsigned long pc_test_rss_kib(void);
+
 /* 1 under Wine, whose answers differ from Windows where DESIGN.md says. */
 int pc_test_under_wine(void);
 

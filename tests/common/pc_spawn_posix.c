@@ -1,8 +1,9 @@
 /* pc_spawn_posix.c: test children with fork and exec. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* pipe2 */
 #include "pc_spawn.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +25,14 @@ pc_child_start(const char *const *argv)
 	int       to[2], from[2];
 	pc_child *c = calloc(1, sizeof(*c));
 
-	if (c == NULL || pipe(to) != 0) {
+	/* Close-on-exec, so that a later child does not hold this one's
+	 * stdin open: closing it must end this child. dup2 clears the flag on
+	 * the child's own ends. */
+	if (c == NULL || pipe2(to, O_CLOEXEC) != 0) {
 		free(c);
 		return NULL;
 	}
-	if (pipe(from) != 0) {
+	if (pipe2(from, O_CLOEXEC) != 0) {
 		close(to[0]);
 		close(to[1]);
 		free(c);
@@ -150,6 +154,43 @@ pc_test_holds_resource_of(uint32_t pid)
 	}
 	closedir(d);
 	return held;
+}
+
+int
+pc_test_open_handles(uint32_t pid)
+{
+	char           path[64];
+	DIR           *d;
+	struct dirent *e;
+	int            n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%u/fd", pid);
+	if ((d = opendir(path)) == NULL) {
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		n += e->d_name[0] != '.';
+	}
+	closedir(d);
+	return n;
+}
+
+unsigned long
+pc_test_rss_kib(void)
+{
+	FILE         *f = fopen("/proc/self/status", "r");
+	char          line[256];
+	unsigned long kib = 0;
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "VmRSS: %lu kB", &kib) == 1) {
+			break;
+		}
+	}
+	if (f != NULL) {
+		fclose(f);
+	}
+	return kib;
 }
 
 int

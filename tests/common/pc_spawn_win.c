@@ -3,6 +3,8 @@
 
 #include <windows.h>
 
+#include <psapi.h>
+
 #include <fcntl.h>
 #include <io.h>
 #include <stdio.h>
@@ -159,6 +161,42 @@ pc_test_holds_resource_of(uint32_t pid)
 		}
 	}
 	return 0;
+}
+
+int
+pc_test_open_handles(uint32_t pid)
+{
+	HANDLE p = OpenProcess(PROCESS_DUP_HANDLE, FALSE, pid);
+	int    n = 0;
+
+	if (p == NULL) {
+		return -1;
+	}
+	/* Handle values are multiples of 4, allocated from the lowest free;
+	 * the first 4096 are plenty for a test's subject, and a leak shows
+	 * well before them. */
+	for (uintptr_t h = 4; h < 0x4000; h += 4) {
+		HANDLE dup;
+		if (DuplicateHandle(p, (HANDLE)h, GetCurrentProcess(), &dup, 0, FALSE,
+		                    DUPLICATE_SAME_ACCESS)) {
+			CloseHandle(dup);
+			n++;
+		}
+	}
+	CloseHandle(p);
+	return n;
+}
+
+unsigned long
+pc_test_rss_kib(void)
+{
+	PROCESS_MEMORY_COUNTERS m;
+
+	memset(&m, 0, sizeof(m));
+	m.cb = sizeof(m);
+	return GetProcessMemoryInfo(GetCurrentProcess(), &m, sizeof(m))
+	               ? (unsigned long)(m.WorkingSetSize / 1024u)
+	               : 0;
 }
 
 int

@@ -12,8 +12,8 @@
 #include <cmocka.h>
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
-#include <nng/protocol/reqrep0/req.h>
 
+#include "pc_check.h"
 #include "pc_err.h"
 #include "pc_platform.h"
 #include "pc_rpc.h"
@@ -61,10 +61,7 @@ setup(void **state)
 	for (int i = 0; i < 2; i++) {
 		assert_non_null(x->agents[i] = start_agent(i));
 	}
-	assert_int_equal(nng_req0_open(&x->req), 0);
-	assert_int_equal(nng_socket_set_ms(x->req, NNG_OPT_RECVTIMEO, 3000), 0);
-	assert_int_equal(nng_socket_set_ms(x->req, NNG_OPT_SENDTIMEO, 3000), 0);
-	assert_int_equal(nng_dial(x->req, rpc_url, NULL, NNG_FLAG_NONBLOCK), 0);
+	x->req = pc_check_req(rpc_url);
 	*state = x;
 	return 0;
 }
@@ -85,27 +82,11 @@ teardown(void **state)
 	return 0;
 }
 
-static Pidcast__ListHostsReply *
-hosts(fx *x)
-{
-	Pidcast__ListHostsRequest in  = PIDCAST__LIST_HOSTS_REQUEST__INIT;
-	ProtobufCMessage         *out = NULL;
-	char                      msg[256];
-	int                       status;
-
-	assert_int_equal(pc_rpc_call(x->req, "ListHosts", &in.base,
-	                             &pidcast__list_hosts_reply__descriptor, &out, &status, msg,
-	                             sizeof(msg)),
-	                 PC_OK);
-	assert_int_equal(status, 0);
-	return (Pidcast__ListHostsReply *)out;
-}
-
 /* The state of a host: 1 up, 0 down, -1 unknown; its instance id. */
 static int
 host_state(fx *x, const char *name, uint64_t *instance)
 {
-	Pidcast__ListHostsReply *r     = hosts(x);
+	Pidcast__ListHostsReply *r     = pc_check_hosts(x->req);
 	int                      state = -1;
 
 	for (size_t i = 0; i < r->n_hosts; i++) {
@@ -236,10 +217,7 @@ test_aggregator_dials_agents(void **state)
 		               "--rpc",  rpc,        "--metrics", "none",    NULL };
 	pc_child   *dialer = pc_child_start(argv);
 	assert_non_null(dialer);
-	assert_int_equal(nng_req0_open(&req), 0);
-	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 3000), 0);
-	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_SENDTIMEO, 3000), 0);
-	assert_int_equal(nng_dial(req, rpc, NULL, NNG_FLAG_NONBLOCK), 0);
+	req            = pc_check_req(rpc);
 	fx       other = { .req = req };
 	uint64_t t0    = pc_clock_mono_us();
 	while ((up = host_state(&other, "alpha", NULL)) != 1 &&
@@ -301,7 +279,7 @@ test_hostile_peer_is_contained(void **state)
 		pc_sleep_ms(100);
 	}
 	pc_sleep_ms(300);
-	Pidcast__ListHostsReply *r = hosts(x);
+	Pidcast__ListHostsReply *r = pc_check_hosts(x->req);
 	assert_int_equal(r->n_hosts, 4);
 	pidcast__list_hosts_reply__free_unpacked(r, NULL);
 	assert_int_equal(host_state(x, "alpha", NULL), 1);

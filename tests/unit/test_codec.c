@@ -160,6 +160,38 @@ test_merge_reports_only_changes(void **state)
 	pc_proc_clear(&next);
 }
 
+/* A whole record (a keyframe's) that no longer knows a field clears it:
+ * the record then equals the message, as a fresh copy of it would. */
+static void
+test_replace_clears_what_is_unknown(void **state)
+{
+	pc_proc          cur = { 0 }, next = { 0 }, fresh = { 0 };
+	Pidcast__Process msg     = PIDCAST__PROCESS__INIT;
+	pc_mask          changed = 0, mask;
+
+	(void)state;
+	pc_fixture_proc(&cur, 5);
+	pc_fixture_proc(&next, 5);
+	pc_proc_set_str(&next, PC_F_EXE, NULL); /* say, a zombie's */
+	pc_codec_proc_to_msg(&next, PC_MASK_ALL, &msg);
+	msg.has_handles = 0; /* and a count no longer read */
+	next.handles    = 0;
+
+	assert_int_equal(pc_codec_proc_merge(&msg, &cur, &changed), PC_OK);
+	assert_int_equal(changed, 0); /* a delta's absent fields are unchanged */
+	assert_int_equal(pc_codec_proc_replace(&msg, &cur, &changed), PC_OK);
+	assert_int_equal(changed, PC_BIT(PC_F_EXE) | PC_BIT(PC_F_HANDLES));
+	assert_null(cur.exe);
+	assert_int_equal(pc_proc_diff(&cur, &next), 0);
+	assert_int_equal(pc_codec_proc_from_msg(&msg, &fresh, &mask), PC_OK);
+	assert_int_equal(pc_proc_diff(&cur, &fresh), 0);
+	assert_int_equal(pc_codec_proc_replace(&msg, &cur, &changed), PC_OK);
+	assert_int_equal(changed, 0);
+	pc_proc_clear(&cur);
+	pc_proc_clear(&next);
+	pc_proc_clear(&fresh);
+}
+
 int
 main(void)
 {
@@ -169,6 +201,7 @@ main(void)
 		cmocka_unit_test(test_masked_record_carries_only_its_fields),
 		cmocka_unit_test(test_garbage_and_missing_key_are_rejected),
 		cmocka_unit_test(test_merge_reports_only_changes),
+		cmocka_unit_test(test_replace_clears_what_is_unknown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
