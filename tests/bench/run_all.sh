@@ -1,17 +1,66 @@
 #!/bin/bash
 # run_all.sh: builds and runs every benchmark (Linux, and Windows under Wine),
 # then prints one summary table.
-# usage: tests/bench/run_all.sh [BUILD_DIR (default /tmp/pidcast-bench-build)]
+# usage: tests/bench/run_all.sh [--summary] [BUILD_DIR (default /tmp/pidcast-bench-build)]
 # Run as root (it installs what is missing, and reads every process's /proc/PID/io).
-# Full logs go to BUILD_DIR/bench-logs; it takes about 8 minutes.
+# Full logs go to BUILD_DIR/bench-logs; it takes about 8 minutes. --summary
+# prints the table again from the logs of the last run, without running.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+summary_only=0
+if [ "${1:-}" = --summary ]; then
+	summary_only=1
+	shift
+fi
 build=${1:-/tmp/pidcast-bench-build}
 logs=$build/bench-logs
 bench=$build/tests/bench
 port=19256 # process-exporter's, on loopback
 pids=()
+
+# The summary: one row a figure, from the logs.
+col() { awk -v m="$2" -v c="$3" '$1 == m { print $c }' "$logs/$1.txt"; }
+kv() { awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' "$logs/$1.txt"; }
+row() { printf '%-50s %-22s %s\n' "$1" "$2" "$3"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
+summary() {
+	echo
+	echo "summary ($(nproc) CPUs, Linux $(uname -r); medians; logs in $logs)"
+	row "figure" "1k procs | 10k procs" "target"
+	row "probe tick, us a process (probe+cache)" "$(col peers-1k pidcast-probe 2) | $(col peers-10k pidcast-probe 2)" ""
+	row "probe tick, ms" "$(col peers-1k pidcast-probe 3) | $(col peers-10k pidcast-probe 3)" ""
+	row "bare held-fd loop, us a process" "$(col peers-1k bare-loop 2) | $(col peers-10k bare-loop 2)" ""
+	row "probe / bare loop" "$(ratio "$(col peers-1k pidcast-probe 2)" "$(col peers-1k bare-loop 2)") | $(ratio "$(col peers-10k pidcast-probe 2)" "$(col peers-10k bare-loop 2)")" "<= 1.2x"
+	for m in ps:5 psutil:20 process-exporter:30; do
+		row "${m%%:*} / probe" \
+			"$(col peers-1k "${m%%:*}" 5) | $(col peers-10k "${m%%:*}" 5)" \
+			">= ${m##*:}x  (us a process: $(col peers-1k "${m%%:*}" 2) | $(col peers-10k "${m%%:*}" 2))"
+	done
+	row "probe us a process, 10k / 1k" "$(ratio "$(col peers-10k pidcast-probe 2)" "$(col peers-1k pidcast-probe 2)")" "~1x (linear)"
+	row "fds held at 10k (probe | bare loop)" "$(awk '/^fds held/ { print $4 " | " $7 }' "$logs/peers-10k.txt" | tr -d ,)" "4 a process wanted; limit $(ulimit -Hn)"
+	row "bench_probe (1k, 15 rounds): probe / bare" "$(awk '/^probe \/ bare/ { print $4 }' "$logs/probe.txt")" "<= 1.2x"
+	row "agent, 1k helpers, 1 s ticks: CPU % of a core" "$(kv agent cpu_pct)" ""
+	row "agent RSS | peak (VmHWM), MB" "$(kv agent rss_mb) | $(kv agent hwm_mb)" ""
+	row "agent allocations a tick" "$(kv agent allocs_per_tick)" "0 ($(kv agent new_procs_per_tick) new processes a tick)"
+	for t in "ipc idle" "tcp idle" "ipc busy" "tcp busy"; do
+		row "stream $t: keyframe B/proc, delta p50 B (% of keyframe), latency p50 | p99 ms" \
+			"$(awk -v t="$t" 'index($0, t) == 1 { gsub(/[(,%]/, ""); for (i = 1; i < NF; i++) { if ($i ~ /^B\/proc/) k = $(i - 1); if ($i == "p50" && d == "") d = $(i + 1); if ($i == "keyframe)") pc = $(i - 2) ; if ($i == "latency") { l50 = $(i + 2); l99 = $(i + 5) } } print k " | " d " (" pc "%) | " l50 " | " l99 }' "$logs/stream.txt")" \
+			"$(case $t in *idle) echo "delta <= 5% of keyframe" ;; esac)"
+	done
+	row "100 subscribers at 10 ticks/s, 1k procs: synced, gaps" "$(awk '/subscribers/ { print $9 " | " $(NF - 1) }' "$logs/fanout.txt")" "0 gaps"
+	row "GetProcess, 1 client: requests/s, p99 us" "$(awk '/^GetProcess, 1 client:/ { print $4 " | " $10 }' "$logs/fanout.txt")" ""
+	row "GetProcess, 8 clients: requests/s, p99 us" "$(awk '/^GetProcess, 8 clients:/ { print $4 " | " $10 }' "$logs/fanout.txt")" ""
+	if [ -f "$logs/winprobe.txt" ]; then
+		row "Wine, about 107 procs: ntqsi | toolhelp, us a process" "$(awk '$1 == "ntqsi" { n = $2 } $1 == "toolhelp" && $2 != "/" { t = $2 } END { print n " | " t }' "$logs/winprobe.txt")" ""
+		row "Wine: toolhelp / ntqsi" "$(awk '/toolhelp \/ ntqsi/ { print $NF }' "$logs/winprobe.txt")" ">= 5x"
+	fi
+	row "aggregator 1000x1000: CPU %, RSS MB" "$(awk '/^agents/ { for (i = 1; i < NF; i++) { if ($i == "CPU") c = $(i + 1); if ($i == "RSS") r = $(i + 1) } print c " | " r }' "$logs/aggregator.txt")" ""
+}
+if [ "$summary_only" -eq 1 ]; then
+	summary
+	exit 0
+fi
 
 cleanup() {
 	local p
@@ -89,43 +138,7 @@ if [ -x "$win/wine-run.sh" ] && [ -f "$win/tests/bench_winprobe.exe" ]; then
 	"$win/wine-run.sh" --stop 2>/dev/null
 fi
 
-# The summary: one row a figure, from the logs.
-col() { awk -v m="$2" -v c="$3" '$1 == m { print $c }' "$logs/$1.txt"; }
-kv() { awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' "$logs/$1.txt"; }
-row() { printf '%-50s %-22s %s\n' "$1" "$2" "$3"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
-
-echo
-echo "summary ($(nproc) CPUs, Linux $(uname -r); medians; logs in $logs)"
-row "figure" "1k procs | 10k procs" "target"
-row "probe tick, us a process (probe+cache)" "$(col peers-1k pidcast-probe 2) | $(col peers-10k pidcast-probe 2)" ""
-row "probe tick, ms" "$(col peers-1k pidcast-probe 3) | $(col peers-10k pidcast-probe 3)" ""
-row "bare held-fd loop, us a process" "$(col peers-1k bare-loop 2) | $(col peers-10k bare-loop 2)" ""
-row "probe / bare loop" "$(ratio "$(col peers-1k pidcast-probe 2)" "$(col peers-1k bare-loop 2)") | $(ratio "$(col peers-10k pidcast-probe 2)" "$(col peers-10k bare-loop 2)")" "<= 1.2x"
-for m in ps:5 psutil:20 process-exporter:30; do
-	row "${m%%:*} / probe" \
-		"$(col peers-1k "${m%%:*}" 5) | $(col peers-10k "${m%%:*}" 5)" \
-		">= ${m##*:}x  (us a process: $(col peers-1k "${m%%:*}" 2) | $(col peers-10k "${m%%:*}" 2))"
-done
-row "probe us a process, 10k / 1k" "$(ratio "$(col peers-10k pidcast-probe 2)" "$(col peers-1k pidcast-probe 2)")" "~1x (linear)"
-row "fds held at 10k (probe | bare loop)" "$(awk '/^fds held/ { print $4 " | " $7 }' "$logs/peers-10k.txt" | tr -d ,)" "3 a process wanted; limit $(ulimit -Hn)"
-row "bench_probe (1k, 15 rounds): probe / bare" "$(awk '/^probe \/ bare/ { print $4 }' "$logs/probe.txt")" "<= 1.2x"
-row "agent, 1k helpers, 1 s ticks: CPU % of a core" "$(kv agent cpu_pct)" ""
-row "agent RSS | peak (VmHWM), MB" "$(kv agent rss_mb) | $(kv agent hwm_mb)" ""
-row "agent allocations a tick" "$(kv agent allocs_per_tick)" "0 ($(kv agent new_procs_per_tick) new processes a tick)"
-for t in "ipc idle" "tcp idle" "ipc busy" "tcp busy"; do
-	row "stream $t: keyframe B/proc, delta p50 B (% of keyframe), latency p50 | p99 ms" \
-		"$(awk -v t="$t" 'index($0, t) == 1 { gsub(/[(,%]/, ""); for (i = 1; i < NF; i++) { if ($i == "B/proc") k = $(i - 1); if ($i == "p50" && d == "") d = $(i + 1); if ($i == "keyframe)") pc = $(i - 2) ; if ($i == "latency") { l50 = $(i + 2); l99 = $(i + 5) } } print k " | " d " (" pc "%) | " l50 " | " l99 }' "$logs/stream.txt")" \
-		"$(case $t in *idle) echo "delta <= 5% of keyframe" ;; esac)"
-done
-row "100 subscribers at 10 ticks/s, 1k procs: synced, gaps" "$(awk '/subscribers/ { print $8 " | " $(NF - 1) }' "$logs/fanout.txt")" "0 gaps"
-row "GetProcess, 1 client: requests/s, p99 us" "$(awk '/^GetProcess, 1 client:/ { print $4 " | " $10 }' "$logs/fanout.txt")" ""
-row "GetProcess, 8 clients: requests/s, p99 us" "$(awk '/^GetProcess, 8 clients:/ { print $4 " | " $10 }' "$logs/fanout.txt")" ""
-if [ -f "$logs/winprobe.txt" ]; then
-	row "Wine, 107 procs: ntqsi | toolhelp, us a process" "$(awk '$1 == "ntqsi" { n = $2 } $1 == "toolhelp" { t = $2 } END { print n " | " t }' "$logs/winprobe.txt")" ""
-	row "Wine: toolhelp / ntqsi" "$(awk '/toolhelp \/ ntqsi/ { print $NF }' "$logs/winprobe.txt")" ">= 5x"
-fi
-row "aggregator 1000x1000: CPU %, RSS MB" "$(awk '/^agents/ { for (i = 1; i < NF; i++) { if ($i == "CPU") c = $(i + 1); if ($i == "RSS") r = $(i + 1) } print c " | " r }' "$logs/aggregator.txt")" ""
+summary
 if ((${#failed[@]})); then
 	echo "run_all: failed: ${failed[*]} (see their logs)"
 	exit 1
