@@ -231,20 +231,16 @@ apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 	}
 	if (h == NULL && (h = find_host(g, u->host, true)) == NULL) {
 		g->counts.bad++;
-		if (g->n_hosts >= PC_AGG_MAX_HOSTS && !g->hosts_full) {
+		if (g->n_hosts >= max_hosts(g) && !g->hosts_full) {
 			g->hosts_full = true; /* said once: a flood must not flood the log */
 			pc_buf_printf(
 			        log,
-			        "host limit (%d) reached: host %s and later ones not tracked\n",
-			        PC_AGG_MAX_HOSTS, u->host);
+			        "host limit (%zu) reached: host %s and later ones not tracked\n",
+			        max_hosts(g), u->host);
 		}
 		return;
 	}
 	h->heard_us = pc_clock_mono_us();
-	if (!h->up) {
-		h->up = true;
-		pc_buf_printf(log, "host %s up\n", u->host);
-	}
 	if ((rv = pc_replica_apply(h->rep, u, on_event, h, &res)) != PC_OK) {
 		g->counts.bad++;
 		if (rv == PC_ETOOBIG) {
@@ -257,6 +253,12 @@ apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 	}
 	if (res == PC_APPLIED) {
 		g->counts.applied++;
+		/* Up once its table is whole again: after a restart, at the new
+		 * instance's first keyframe, not at its first (dropped) delta. */
+		if (!h->up) {
+			h->up = true;
+			pc_buf_printf(log, "host %s up\n", u->host);
+		}
 	} else if (res == PC_GAP || res == PC_NEED_SYNC) {
 		g->counts.gaps++; /* it recovers at the host's next keyframe */
 		h->gaps++;
