@@ -42,8 +42,8 @@ for _ in $(seq 150); do
 done
 cat "$tmp/hosts"
 grep -q '"host":"wintest","up":true' "$tmp/hosts" || { echo "FAIL: wintest not up"; cat "$tmp"/*.err; exit 1; }
-grep -q '"host":"linuxtest","up":true' "$tmp/hosts" || { echo "FAIL: linuxtest not up"; exit 1; }
-grep -q '"host":"linuxtwo","up":true' "$tmp/hosts" || { echo "FAIL: linuxtwo not up"; exit 1; }
+grep -q '"host":"linuxtest","up":true' "$tmp/hosts" || { echo "FAIL: linuxtest not up"; cat "$tmp"/*.err; exit 1; }
+grep -q '"host":"linuxtwo","up":true' "$tmp/hosts" || { echo "FAIL: linuxtwo not up"; cat "$tmp"/*.err; exit 1; }
 
 q list --host wintest --name 'pidcast-agent*' >"$tmp/win" || { echo "FAIL: list wintest"; exit 1; }
 grep -q '"name":"pidcast-agent.exe"' "$tmp/win" || { echo "FAIL: wintest lists no pidcast-agent.exe"; cat "$tmp/win"; exit 1; }
