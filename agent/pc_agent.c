@@ -87,6 +87,12 @@ pc_agent_start(pc_agent *a, const pc_agent_opts *o)
 		return fail(a, pc_nng_err(rv), "sockets", nng_strerror(rv));
 	}
 	nng_socket_set_size(a->rep, NNG_OPT_RECVMAXSZ, PC_RPC_MAX_RECV);
+	/* A keyframe's parts go out back to back: NNG's queue of 16 messages a
+	 * subscriber would drop all but the first 16, so it holds as many as a
+	 * subscriber's default receive queue (128; a keyframe of 256,000
+	 * processes at the default part size). A stalled subscriber holds at
+	 * most that many messages, shared with the other subscribers. */
+	nng_socket_set_int(a->pub, NNG_OPT_SENDBUF, PC_PUB_QUEUE);
 	nng_pipe_notify(a->pub, NNG_PIPE_EV_ADD_POST, on_pipe, a);
 	if ((rv = listen_on(a, a->pub, o->publish_url, "publish")) != PC_OK ||
 	    (rv = listen_on(a, a->rep, o->rpc_url, "rpc")) != PC_OK) {

@@ -17,6 +17,7 @@
 #include "pc_update.h"
 
 #define PC_RPC_WORKERS 8
+#define PC_PUB_QUEUE   128 /* messages queued for each subscriber */
 
 typedef struct pc_agent_opts {
 	const char *publish_url;
