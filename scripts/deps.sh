@@ -29,7 +29,7 @@ pkgs=(
 	build-essential cmake pkg-config git
 	libnng-dev libmbedtls-dev nng-utils libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
 	clang libclang-rt-14-dev clang-format valgrind curl prometheus
-	mingw-w64 wine wine64 dpkg-dev
+	mingw-w64 wine wine64 dpkg-dev openssl
 	systemd strace
 )
 

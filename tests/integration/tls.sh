@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# tls+tcp:// end to end, with certificates made here by openssl: an agent
+# that demands client certificates streams and answers to a client holding
+# one from its CA, and gives nothing to a client with no certificate, with
+# one from another CA, or speaking plain tcp://; a client refuses a server
+# it cannot verify; agents reach an aggregator over mutual TLS, and only the
+# one with a good certificate gets in; its metrics page is served over
+# https:// to clients with a certificate only.
+# usage: tls.sh AGENT SUB QUERY AGGREGATOR
+set -u
+agent=$1 sub=$2 query=$3 agg=$4
+base=$((59000 + ($$ % 90) * 20)) # 59000-60799
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*"
+	for f in "$tmp"/*.err; do [ -s "$f" ] && { echo "--- $f"; tail -n 5 "$f"; }; done
+	exit 1
+}
+
+# --- certificates (tests/common/pc_certs.sh).
+. "$(dirname "$0")/../common/pc_certs.sh"
+cd "$tmp" || exit 1
+pc_make_certs || fail "certificates"
+echo "certificates: CA, server, aggregator, client; another CA and its client"
+
+pub=tls+tcp://127.0.0.1:$base
+rpc=tls+tcp://127.0.0.1:$((base + 1))
+good=(--tls-ca ca.crt --tls-cert client.crt --tls-key client.key)
+
+# --- start-up errors: a TLS URL without the files it needs.
+"$agent" --publish "$pub" --rpc "$rpc" 2>nocert.err && fail "agent listened on TLS without a certificate"
+grep -q 'needs --tls-cert and --tls-key' nocert.err || fail "unclear error without a certificate: $(cat nocert.err)"
+"$agent" --publish "$pub" --rpc "$rpc" --tls-cert server.crt --tls-key server.key --tls-client-auth \
+	2>noca.err && fail "agent demanded client certificates without a CA"
+grep -q 'needs --tls-ca' noca.err || fail "unclear error for --tls-client-auth without --tls-ca: $(cat noca.err)"
+"$sub" "$pub" --json 2>subnoca.err && fail "pidcast-sub dialed TLS without a CA"
+grep -q 'needs --tls-ca' subnoca.err || fail "unclear error for a client without --tls-ca: $(cat subnoca.err)"
+"$query" --rpc "$rpc" --tls-ca ca.crt --tls-cert client.crt get 1 2>half.err && fail "a certificate without its key was taken"
+grep -q -- '--tls-cert and --tls-key go together' half.err || fail "unclear error for a lone --tls-cert: $(cat half.err)"
+"$agent" --publish "$pub" --rpc "$rpc" --tls-cert server.crt --tls-key missing.key 2>nokey.err &&
+	fail "agent started with a missing key"
+grep -q 'cannot read key missing.key' nokey.err || fail "unclear error for a missing key: $(cat nokey.err)"
+echo "start-up errors: clear, and nothing listens"
+rm -f ./*.err
+
+# --- an agent with mutual TLS on both sockets.
+"$agent" --host tlshost --interval 200ms --publish "$pub" --rpc "$rpc" \
+	--tls-cert server.crt --tls-key server.key --tls-ca ca.crt --tls-client-auth 2>agent.err &
+apid=$!
+pids+=("$apid")
+for _ in $(seq 50); do
+	"$query" --rpc "$rpc" "${good[@]}" --timeout 1s --json get "$apid" >get.out 2>get.err && break
+	sleep 0.1
+done
+grep -q "\"pid\":$apid," get.out || fail "RPC over TLS: no record of the agent's own pid $apid: $(cat get.out)"
+echo "RPC over TLS with a client certificate: get $apid -> $(head -c 80 get.out)..."
+
+# The stream, and the clients that must get none of it, side by side.
+timeout 15 "$sub" "$pub" "${good[@]}" --json --pid "$apid" --updates 5 >good.out 2>good.err &
+gpid=$!
+pids+=("$gpid")
+try_sub() { # NAME URL ARGS...: a subscriber that runs 4 s
+	local name=$1
+	shift
+	timeout 4 "$sub" "$@" --json >"$name.out" 2>"$name.err" &
+	pids+=($!)
+}
+try_sub nocert "$pub" --tls-ca ca.crt
+try_sub rogue "$pub" --tls-ca ca.crt --tls-cert intruder.crt --tls-key intruder.key
+try_sub plain "tcp://127.0.0.1:$base" --no-rpc
+try_sub untrusted "$pub" --tls-ca rogue.crt --tls-cert client.crt --tls-key client.key
+try_sub wrongname "$pub" "${good[@]}" --tls-server-name elsewhere.example
+try_sub byname "$pub" "${good[@]}" --tls-server-name localhost
+"$query" --rpc "$rpc" --tls-ca ca.crt --timeout 1s get "$apid" >qnocert.out 2>qnocert.err
+qnocert=$?
+"$query" --rpc "$rpc" --tls-ca ca.crt --tls-cert intruder.crt --tls-key intruder.key --timeout 1s \
+	get "$apid" >qrogue.out 2>qrogue.err
+qrogue=$?
+"$query" --rpc "tcp://127.0.0.1:$((base + 1))" --timeout 1s get "$apid" >qplain.out 2>qplain.err
+qplain=$?
+wait "$gpid"
+sleep 4.2 # the 4 s subscribers are done
+
+grep -q "\"event\":\"new\",\"host\":\"tlshost\",\"pid\":$apid," good.out ||
+	fail "a client with a good certificate got no record of pid $apid: $(head -c 300 good.out)"
+echo "stream over mutual TLS: $(wc -l <good.out) JSON lines for pid $apid"
+grep -q '"host":"tlshost"' byname.out || fail "--tls-server-name localhost: nothing received"
+echo "--tls-server-name localhost: $(wc -l <byname.out) lines"
+for n in nocert rogue plain untrusted wrongname; do
+	[ -s "$n.out" ] && fail "$n: a refused subscriber received $(wc -c <"$n.out") bytes"
+done
+echo "no certificate, another CA's certificate, plain tcp://, an untrusted server, a wrong"
+echo "server name: 0 bytes received in 4 s each"
+for n in qnocert qrogue qplain; do
+	[ "${!n}" -eq 2 ] || fail "$n: pidcast-query exited ${!n}, not 2"
+	[ -s "$n.out" ] && fail "$n: pidcast-query printed a record"
+	grep -q 'cannot reach agent' "$n.err" || fail "$n: unclear error: $(cat "$n.err")"
+done
+grep -q 'TLS refused' qnocert.err || fail "the TLS refusal is not named: $(cat qnocert.err)"
+echo "pidcast-query without a certificate: $(cat qnocert.err)"
+
+# --- aggregator over mutual TLS: one agent with a certificate from the CA,
+# one with the other CA's.
+aggl=tls+tcp://127.0.0.1:$((base + 2))
+aggr=tls+tcp://127.0.0.1:$((base + 3))
+metrics=https://127.0.0.1:$((base + 8))/metrics
+"$agg" --listen "$aggl" --rpc "$aggr" --metrics "$metrics" --tls-cert aggsrv.crt --tls-key aggsrv.key \
+	--tls-ca ca.crt --tls-client-auth 2>agg.err &
+pids+=($!)
+"$agent" --host tlsmember --interval 200ms --publish "tls+tcp://127.0.0.1:$((base + 4))" \
+	--rpc "tls+tcp://127.0.0.1:$((base + 5))" --aggregator "$aggl" \
+	--tls-cert server.crt --tls-key server.key --tls-ca ca.crt 2>member.err &
+pids+=($!)
+"$agent" --host tlsintruder --interval 200ms --publish "tcp://127.0.0.1:$((base + 6))" \
+	--rpc "tcp://127.0.0.1:$((base + 7))" --aggregator "$aggl" \
+	--tls-cert intruder.crt --tls-key intruder.key --tls-ca ca.crt 2>intruder.err &
+pids+=($!)
+for _ in $(seq 100); do
+	"$query" --rpc "$aggr" "${good[@]}" --timeout 1s --json hosts >hosts.out 2>hosts.err &&
+		grep -q '"host":"tlsmember","up":true' hosts.out && break
+	sleep 0.1
+done
+grep -q '"host":"tlsmember","up":true' hosts.out || fail "the aggregator does not list tlsmember: $(cat hosts.out)"
+sleep 2 # time for the intruder, were it let in
+"$query" --rpc "$aggr" "${good[@]}" --timeout 1s --json hosts >hosts.out 2>hosts.err ||
+	fail "hosts over TLS failed: $(cat hosts.err)"
+grep -q tlsintruder hosts.out && fail "the aggregator took an agent with another CA's certificate"
+echo "aggregator over mutual TLS: hosts -> $(tr '\n' ' ' <hosts.out)"
+curl -sf --cacert ca.crt --cert client.crt --key client.key "$metrics" >page.out ||
+	fail "curl with a client certificate could not get $metrics"
+grep -q '^pidcast_host_up{host="tlsmember"} 1' page.out || fail "the https metrics page has no tlsmember"
+curl -sf --cacert ca.crt "$metrics" >nocert.page 2>&1 && fail "https metrics served a client without a certificate"
+curl -sf --cacert ca.crt --cert intruder.crt --key intruder.key "$metrics" >rogue.page 2>&1 &&
+	fail "https metrics served a client with another CA's certificate"
+echo "metrics over https with client certificates: $(wc -l <page.out) lines; none without one"
+echo "PASS"
