@@ -62,14 +62,16 @@ grep -q "\"pid\":$apid," get.out || fail "RPC over TLS: no record of the agent's
 echo "RPC over TLS with a client certificate: get $apid -> $(head -c 80 get.out)..."
 
 # The stream, and the clients that must get none of it, side by side.
-timeout 15 "$sub" "$pub" "${good[@]}" --json --pid "$apid" --updates 5 >good.out 2>good.err &
+"$sub" "$pub" "${good[@]}" --json --pid "$apid" --updates 40 >good.out 2>good.err &
 gpid=$!
 pids+=("$gpid")
+tries=()
 try_sub() { # NAME URL ARGS...: a subscriber that runs 4 s
 	local name=$1
 	shift
 	timeout 4 "$sub" "$@" --json >"$name.out" 2>"$name.err" &
 	pids+=($!)
+	tries+=($!)
 }
 try_sub nocert "$pub" --tls-ca ca.crt
 try_sub rogue "$pub" --tls-ca ca.crt --tls-cert intruder.crt --tls-key intruder.key
@@ -84,8 +86,24 @@ qnocert=$?
 qrogue=$?
 "$query" --rpc "tcp://127.0.0.1:$((base + 1))" --timeout 1s get "$apid" >qplain.out 2>qplain.err
 qplain=$?
+# The RPC URL pidcast-sub derives must keep tls+tcp://: then its REQ socket
+# holds a connection to the agent's RPC port, which a plain tcp:// dial to
+# a TLS listener never keeps.
+established() { # PID PORT: PID has an established TCP connection to PORT
+	local inodes
+	inodes=$(find "/proc/$1/fd" -lname 'socket:*' -printf '%l\n' 2>/dev/null | tr -dc '0-9\n' | tr '\n' ' ')
+	awk -v port="$(printf '%04X' "$2")" -v list=" $inodes " '
+		NR > 1 && $4 == "01" && split($3, r, ":") == 2 && r[2] == port &&
+			index(list, " " $10 " ") { found = 1 }
+		END { exit !found }' /proc/net/tcp
+}
+for _ in 1 2 3; do
+	established "$gpid" $((base + 1)) || fail "pidcast-sub holds no connection to the derived RPC URL $rpc"
+	sleep 0.3
+done
+echo "pidcast-sub's derived RPC URL: an established connection to $rpc"
 wait "$gpid"
-sleep 4.2 # the 4 s subscribers are done
+for p in "${tries[@]}"; do wait "$p"; done
 
 grep -q "\"event\":\"new\",\"host\":\"tlshost\",\"pid\":$apid," good.out ||
 	fail "a client with a good certificate got no record of pid $apid: $(head -c 300 good.out)"
