@@ -78,6 +78,12 @@ pc_dial(nng_socket s, const char *url, const pc_tls *tls, char *err, size_t cap)
 		}
 		rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);
 		nng_tls_config_free(cfg);
+		/* NNG redials up to 20 times a second by default; a refused
+		 * handshake fails the same way every time and costs the server
+		 * public-key work, so back off, doubling up to the cap. */
+		if (rv == 0) {
+			rv = nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, PC_TLS_REDIAL_MAX_MS);
+		}
 		if (rv != 0) {
 			nng_dialer_close(d);
 			snprintf(err, cap, "cannot set TLS on %s: %s", url, nng_strerror(rv));

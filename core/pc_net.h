@@ -15,6 +15,10 @@
  * keyframe or a snapshot of about 7,000 processes). --recv-max changes it. */
 #define PC_RECV_MAX (64u << 20)
 
+/* The longest wait between two tries of a tls+tcp:// dial (NNG doubles it
+ * from 100 ms after each failure; 0 would keep it at 100 ms). */
+#define PC_TLS_REDIAL_MAX_MS 2000
+
 /* Default mode of ipc:// sockets: read and write for the owner only. */
 #define PC_IPC_MODE 0600
 
