@@ -9,6 +9,7 @@
 #include "pc_buf.h"
 #include "pc_codec.h"
 #include "pc_err.h"
+#include "pc_exit_guard.h"
 #include "pc_json.h"
 #include "pc_net.h"
 #include "pc_parse.h"
@@ -148,6 +149,7 @@ run(void *arg)
 	if (rv != PC_OK) {
 		fprintf(stderr, "pidcast-agent: %s\n", a.err);
 	}
+	pc_exit_guard(PC_EXIT_GUARD_MS, rv == PC_OK ? 0 : 1);
 	pc_agent_stop(&a);
 	return r->rv = rv;
 }

@@ -6,6 +6,7 @@
 
 #include "pc_agg.h"
 #include "pc_err.h"
+#include "pc_exit_guard.h"
 #include "pc_net.h"
 #include "pc_parse.h"
 #include "pc_platform.h"
@@ -200,6 +201,7 @@ main(int argc, char **argv)
 		}
 	}
 	pc_buf_fini(&log);
+	pc_exit_guard(PC_EXIT_GUARD_MS, rv == PC_OK ? 0 : 1);
 	pc_agg_stop(&g);
 	return rv == PC_OK ? 0 : 1;
 }

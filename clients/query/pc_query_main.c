@@ -11,6 +11,7 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "pc_err.h"
+#include "pc_exit_guard.h"
 #include "pc_json.h"
 #include "pc_net.h"
 #include "pc_parse.h"
@@ -433,10 +434,11 @@ main(int argc, char **argv)
 		     : cmd == CMD_HOSTS ? cmd_hosts(&q)
 		                        : cmd_snapshot(&q);
 	}
-	nng_close(q.sock);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, PROG ": cannot write the output\n");
 		rv = EXIT_ERR;
 	}
+	pc_exit_guard(PC_EXIT_GUARD_MS, rv);
+	nng_close(q.sock);
 	return rv;
 }

@@ -10,6 +10,7 @@
 
 #include "pc_buf.h"
 #include "pc_err.h"
+#include "pc_exit_guard.h"
 #include "pc_follow.h"
 #include "pc_glob.h"
 #include "pc_json.h"
@@ -369,6 +370,8 @@ main(int argc, char **argv)
 			print_table(&s, tty);
 		}
 	}
+	fflush(stdout);
+	pc_exit_guard(PC_EXIT_GUARD_MS, rv == PC_OK || rv == PC_ETIMEDOUT ? 0 : 1);
 	pc_follow_close(s.f);
 	pc_buf_fini(&s.line);
 	free(derived);

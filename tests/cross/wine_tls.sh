@@ -43,19 +43,24 @@ pids+=($!)
 	--rpc "tls+tcp://127.0.0.1:$((base + 1))" --aggregator "$aggl" \
 	--tls-cert server.crt --tls-key server.key --tls-ca ca.crt --tls-client-auth 2>win.err &
 pids+=($!)
-timeout 60 "$sub" "$pub" "${good[@]}" --json --updates 3 >good.out 2>good.err &
+# Not under timeout(1): killing it by PID would leave its child running.
+"$sub" "$pub" "${good[@]}" --json --updates 3 >good.out 2>good.err &
 gpid=$!
 pids+=("$gpid")
+for _ in $(seq 300); do kill -0 "$gpid" 2>/dev/null || break; sleep 0.2; done
+kill "$gpid" 2>/dev/null
 wait "$gpid"
 grep -q '"event":"new","host":"wintls","pid":[0-9]*,.*"name":"pidcast-agent.exe"' good.out ||
 	fail "native pidcast-sub with a certificate got no record of pidcast-agent.exe: $(head -c 300 good.out)"
 echo "native pidcast-sub over mutual TLS: $(wc -l <good.out) JSON lines from the Windows agent"
 
-timeout 4 "$sub" "$pub" --tls-ca ca.crt --json >nocert.out 2>nocert.err &
-pids+=($!)
-timeout 4 "$sub" "$pub" --tls-ca ca.crt --tls-cert intruder.crt --tls-key intruder.key --json \
+"$sub" "$pub" --no-rpc --tls-ca ca.crt --json >nocert.out 2>nocert.err &
+tries=($!)
+"$sub" "$pub" --no-rpc --tls-ca ca.crt --tls-cert intruder.crt --tls-key intruder.key --json \
 	>rogue.out 2>rogue.err &
-pids+=($!)
+tries+=($!)
+pids+=("${tries[@]}")
+t_tries=$SECONDS
 
 for _ in $(seq 150); do
 	"$query" --rpc "$aggr" "${good[@]}" --timeout 1s --json hosts >hosts.out 2>hosts.err &&
@@ -64,7 +69,8 @@ for _ in $(seq 150); do
 done
 grep -q '"host":"wintls","up":true' hosts.out || fail "the aggregator does not list wintls: $(cat hosts.out)"
 echo "the Windows agent dials the aggregator over mutual TLS: $(cat hosts.out)"
-sleep 4.5
+while [ $((SECONDS - t_tries)) -lt 5 ]; do sleep 0.2; done
+for p in "${tries[@]}"; do kill "$p" && wait "$p"; done
 for n in nocert rogue; do
 	[ -s "$n.out" ] && fail "$n: a refused subscriber received $(wc -c <"$n.out") bytes"
 done
