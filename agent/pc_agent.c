@@ -51,7 +51,7 @@ static int
 listen_on(pc_agent *a, nng_socket s, const char *url, const char *what)
 {
 	char msg[200];
-	int  rv = pc_listen(s, url, a->opts.ipc_mode, msg, sizeof(msg));
+	int  rv = pc_listen(s, url, a->opts.ipc_mode, &a->opts.tls, msg, sizeof(msg));
 
 	return rv == PC_OK ? PC_OK : fail(a, rv, what, msg);
 }
@@ -100,11 +100,11 @@ pc_agent_start(pc_agent *a, const pc_agent_opts *o)
 	}
 	/* The aggregator may be down or not up yet: the dial retries in the
 	 * background, and the stream flows whenever it is there. */
-	if (o->aggregator != NULL &&
-	    (rv = nng_dial(a->pub, o->aggregator, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+	if (o->aggregator != NULL) {
 		char msg[200];
-		snprintf(msg, sizeof(msg), "cannot dial %s: %s", o->aggregator, nng_strerror(rv));
-		return fail(a, PC_EADDR, "aggregator", msg);
+		if ((rv = pc_dial(a->pub, o->aggregator, &o->tls, msg, sizeof(msg))) != PC_OK) {
+			return fail(a, rv, "aggregator", msg);
+		}
 	}
 	if ((rv = pc_rpc_server_start(a->rep, pc_service_base(a->svc), PC_RPC_WORKERS, &a->rpc)) !=
 	    PC_OK) {

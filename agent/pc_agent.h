@@ -14,6 +14,7 @@
 #include "pc_replica.h"
 #include "pc_rpc.h"
 #include "pc_service.h"
+#include "pc_tls.h"
 #include "pc_update.h"
 
 #define PC_RPC_WORKERS 8
@@ -32,6 +33,7 @@ typedef struct pc_agent_opts {
 	int         ipc_mode;     /* of ipc:// sockets, e.g. 0600 */
 	size_t      part_records; /* an update larger than this is sent in parts */
 	size_t      part_bytes;
+	pc_tls      tls; /* of tls+tcp:// sockets, listening and dialing */
 } pc_agent_opts;
 
 typedef struct pc_agent {

@@ -9,12 +9,14 @@
 #include "pc_buf.h"
 #include "pc_codec.h"
 #include "pc_err.h"
+#include "pc_exit_guard.h"
 #include "pc_json.h"
 #include "pc_net.h"
 #include "pc_parse.h"
 #include "pc_platform.h"
 #include "pc_probe.h"
 #include "pc_svcmgr.h"
+#include "pc_tls_args.h"
 
 #define MAX_SCRUB_WORDS 64
 static const char *scrub_words[MAX_SCRUB_WORDS];
@@ -66,9 +68,10 @@ usage(FILE *out)
 	        "  --uninstall-service  Windows: stop that service if it runs, remove it\n"
 	        "  -h, --help         show this help and exit\n"
 	        "  -V, --version      print the version and exit\n"
-	        "\n"
-	        "URLs are NNG's: tcp://HOST:PORT, ipc:///PATH. It stops cleanly on\n"
-	        "SIGINT and SIGTERM (Ctrl-C on Windows; a stop of the service).\n",
+	        "\n" PC_TLS_HELP_SERVER "\n"
+	        "URLs are NNG's: tcp://HOST:PORT, tls+tcp://HOST:PORT, ipc:///PATH. It\n"
+	        "stops cleanly on SIGINT and SIGTERM (Ctrl-C on Windows; a stop of the\n"
+	        "service).\n",
 	        (unsigned)PC_PART_RECORDS, (unsigned)PC_PART_BYTES);
 }
 
@@ -146,6 +149,7 @@ run(void *arg)
 	if (rv != PC_OK) {
 		fprintf(stderr, "pidcast-agent: %s\n", a.err);
 	}
+	pc_exit_guard(PC_EXIT_GUARD_MS, rv == PC_OK ? 0 : 1);
 	pc_agent_stop(&a);
 	return r->rv = rv;
 }
@@ -242,6 +246,8 @@ main(int argc, char **argv)
 		{ "part-bytes", required_argument, NULL, OPT_PART_BYTES },
 		{ "install-service", no_argument, NULL, OPT_INSTALL },
 		{ "uninstall-service", no_argument, NULL, OPT_UNINSTALL },
+		PC_TLS_OPTIONS,
+		PC_TLS_LISTEN_OPTIONS,
 		/* Not in --help: what the service manager starts. */
 		{ "service", no_argument, NULL, OPT_SERVICE },
 		{ "help", no_argument, NULL, 'h' },
@@ -264,6 +270,9 @@ main(int argc, char **argv)
 	int      c, rv;
 
 	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+		if (pc_tls_arg(&o.tls, c, optarg)) {
+			continue;
+		}
 		switch (c) {
 		case OPT_ONCE:
 			once = 1;

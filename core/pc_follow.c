@@ -51,10 +51,9 @@ pc_follow_open(pc_follow **out, const pc_follow_opts *o, char *err, size_t cap)
 		snprintf(err, cap, "subscriber socket: %s", nng_strerror(rv));
 		return pc_nng_err(rv);
 	}
-	/* Non-blocking dials retry in the background until the agent is up. */
-	if ((rv = nng_dial(f->sub, o->url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
-		snprintf(err, cap, "cannot subscribe to %s: %s", o->url, nng_strerror(rv));
-		return PC_EADDR;
+	/* The dials retry in the background until the agent is up. */
+	if ((rv = pc_dial(f->sub, o->url, o->tls, err, cap)) != PC_OK) {
+		return rv;
 	}
 	if (o->rpc_url != NULL) {
 		nng_duration t = o->rpc_timeout_ms ? (nng_duration)o->rpc_timeout_ms : 2000;
@@ -65,9 +64,8 @@ pc_follow_open(pc_follow **out, const pc_follow_opts *o, char *err, size_t cap)
 			snprintf(err, cap, "rpc socket: %s", nng_strerror(rv));
 			return pc_nng_err(rv);
 		}
-		if ((rv = nng_dial(f->req, o->rpc_url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
-			snprintf(err, cap, "cannot reach rpc %s: %s", o->rpc_url, nng_strerror(rv));
-			return PC_EADDR;
+		if ((rv = pc_dial(f->req, o->rpc_url, o->tls, err, cap)) != PC_OK) {
+			return rv;
 		}
 		f->has_rpc = true;
 	}

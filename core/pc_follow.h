@@ -12,14 +12,16 @@
 #include <stdint.h>
 
 #include "pc_replica.h"
+#include "pc_tls.h"
 
 typedef struct pc_follow_opts {
-	const char *url;            /* the agent's PUB */
-	const char *rpc_url;        /* NULL: recover from keyframes only */
-	const char *topic;          /* subscription prefix; NULL: every host, "pc/" */
-	uint32_t    rpc_timeout_ms; /* 0: 2000 */
-	int         recv_buf;       /* messages queued in the SUB socket; 0: NNG's default */
-	size_t      recv_max;       /* largest message taken; 0: PC_RECV_MAX */
+	const char   *url;            /* the agent's PUB */
+	const char   *rpc_url;        /* NULL: recover from keyframes only */
+	const char   *topic;          /* subscription prefix; NULL: every host, "pc/" */
+	uint32_t      rpc_timeout_ms; /* 0: 2000 */
+	int           recv_buf;       /* messages queued in the SUB socket; 0: NNG's default */
+	size_t        recv_max;       /* largest message taken; 0: PC_RECV_MAX */
+	const pc_tls *tls;            /* for tls+tcp:// URLs; NULL: no files */
 } pc_follow_opts;
 
 typedef struct pc_follow_stats {

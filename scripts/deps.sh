@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what pidcast's build and tests need: Debian packages, then (unless
-# --native) NNG, protobuf-c and cmocka built for Windows from Debian's source
-# packages. Idempotent: with everything present it returns in about a second.
+# --native) Mbed TLS, NNG, protobuf-c and cmocka built for Windows from
+# Debian's source packages. Idempotent: with everything present it returns
+# in about a second.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,9 +27,9 @@ done
 # One list, so that a missing tool is added here and nowhere else.
 pkgs=(
 	build-essential cmake pkg-config git
-	libnng-dev nng-utils libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
+	libnng-dev libmbedtls-dev nng-utils libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
 	clang libclang-rt-14-dev clang-format valgrind curl prometheus
-	mingw-w64 wine wine64 dpkg-dev
+	mingw-w64 wine wine64 dpkg-dev openssl
 	systemd strace
 )
 

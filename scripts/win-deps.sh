@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Builds NNG, the protobuf-c runtime and cmocka for Windows (mingw-w64, static)
-# from Debian's source packages into PREFIX. A stamp naming the source
-# versions makes a second run a no-op.
+# Builds Mbed TLS, NNG (with TLS, on Mbed TLS), the protobuf-c runtime and
+# cmocka for Windows (mingw-w64, static) from Debian's source packages into
+# PREFIX. A stamp naming the source versions and the build's features makes
+# a second run a no-op, and an older deps dir rebuild.
 set -euo pipefail
 
 prefix=${1:?usage: win-deps.sh PREFIX}
 here=$(cd "$(dirname "$0")" && pwd)
 toolchain="$here/../cmake/mingw-w64.cmake"
-srcpkgs=(nng protobuf-c cmocka)
+srcpkgs=(mbedtls nng protobuf-c cmocka)
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -15,8 +16,9 @@ as_root() {
 
 # The versions we would build are those of the installed native packages, so
 # the stamp can be checked without touching the network.
-want=""
-for p in libnng-dev libprotobuf-c-dev libcmocka-dev; do
+# "tls" marks deps dirs whose NNG has tls+tcp://; those made before lack it.
+want="tls "
+for p in libmbedtls-dev libnng-dev libprotobuf-c-dev libcmocka-dev; do
 	want+="$p=$(dpkg-query -W -f='${Version}' "$p") "
 done
 if [ -f "$prefix/.stamp" ] && [ "$(cat "$prefix/.stamp")" = "$want" ]; then
@@ -69,7 +71,15 @@ cmake_build() { # name source-dir cmake-args...
 		{ tail -n 30 "$work/$name.log"; exit 1; }
 }
 
-cmake_build nng "$(srcdir nng)" -DNNG_TESTS=OFF -DNNG_TOOLS=OFF -DNNG_ENABLE_NNGCAT=OFF
+# Mbed TLS as shipped upstream (Debian's extra config, threading on pthreads,
+# is for Linux; NNG serializes its own use of the library).
+cmake_build mbedtls "$(srcdir mbedtls)" -DENABLE_PROGRAMS=OFF -DENABLE_TESTING=OFF \
+	-DMBEDTLS_FATAL_WARNINGS=OFF -DUSE_SHARED_MBEDTLS_LIBRARY=OFF -DUSE_STATIC_MBEDTLS_LIBRARY=ON
+cmake_build nng "$(srcdir nng)" -DNNG_TESTS=OFF -DNNG_TOOLS=OFF -DNNG_ENABLE_NNGCAT=OFF \
+	-DNNG_ENABLE_TLS=ON -DMBEDTLS_INCLUDE_DIR="$prefix/include" \
+	-DMBEDTLS_TLS_LIBRARY="$prefix/lib/libmbedtls.a" \
+	-DMBEDTLS_X509_LIBRARY="$prefix/lib/libmbedx509.a" \
+	-DMBEDTLS_CRYPTO_LIBRARY="$prefix/lib/libmbedcrypto.a"
 cmake_build protobuf-c "$(srcdir protobuf-c)/build-cmake" -DBUILD_PROTOC=OFF -DBUILD_TESTS=OFF
 cmake_build cmocka "$(srcdir cmocka)" -DWITH_STATIC_LIB=ON -DWITH_EXAMPLES=OFF -DUNIT_TESTING=OFF
 

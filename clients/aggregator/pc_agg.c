@@ -75,6 +75,22 @@ start_http(pc_agg *g, const char *url)
 	                                 http_metrics)) != 0) {
 		return fail(g, PC_EADDR, "metrics %s: %s", url, nng_strerror(rv));
 	}
+	/* https:// takes the same certificate, key and client rule as the
+	 * other listeners. */
+	if (strcmp(g->http_url->u_scheme, "https") == 0) {
+		nng_tls_config *cfg;
+		if ((rv = pc_tls_config(&g->opts.tls, true, url, &cfg, g->err, sizeof(g->err))) !=
+		    PC_OK) {
+			nng_http_handler_free(h);
+			return rv;
+		}
+		rv = nng_http_server_set_tls(g->http, cfg);
+		nng_tls_config_free(cfg);
+		if (rv != 0) {
+			nng_http_handler_free(h);
+			return fail(g, PC_EADDR, "metrics %s: %s", url, nng_strerror(rv));
+		}
+	}
 	nng_http_handler_set_method(h, "GET");
 	nng_http_handler_set_data(h, g, NULL);
 	if ((rv = nng_http_server_add_handler(g->http, h)) != 0) {
@@ -108,17 +124,18 @@ pc_agg_start(pc_agg *g, const pc_agg_opts *o)
 		return fail(g, pc_nng_err(rv), "sockets: %s%s", nng_strerror(rv), "");
 	}
 	nng_socket_set_size(g->rep, NNG_OPT_RECVMAXSZ, PC_RPC_MAX_RECV);
-	if (o->listen != NULL &&
-	    (rv = pc_listen(g->sub, o->listen, o->ipc_mode, g->err, sizeof(g->err))) != PC_OK) {
+	if (o->listen != NULL && (rv = pc_listen(g->sub, o->listen, o->ipc_mode, &o->tls, g->err,
+	                                         sizeof(g->err))) != PC_OK) {
 		return rv;
 	}
 	for (int i = 0; i < o->n_agents; i++) {
-		if ((rv = nng_dial(g->sub, o->agents[i], NULL, NNG_FLAG_NONBLOCK)) != 0) {
-			return fail(g, PC_EADDR, "cannot dial agent %s: %s", o->agents[i],
-			            nng_strerror(rv));
+		if ((rv = pc_dial(g->sub, o->agents[i], &o->tls, g->err, sizeof(g->err))) !=
+		    PC_OK) {
+			return rv;
 		}
 	}
-	if ((rv = pc_listen(g->rep, o->rpc, o->ipc_mode, g->err, sizeof(g->err))) != PC_OK) {
+	if ((rv = pc_listen(g->rep, o->rpc, o->ipc_mode, &o->tls, g->err, sizeof(g->err))) !=
+	    PC_OK) {
 		return rv;
 	}
 	if ((rv = pc_rpc_server_start(g->rep, pc_service_base(g->svc), RPC_WORKERS, &g->rpc)) !=

@@ -16,6 +16,7 @@
 #include "pc_update.h"
 #include "pc_rpc.h"
 #include "pc_service.h"
+#include "pc_tls.h"
 
 #define PC_AGG_DEFAULT_LISTEN  "tcp://127.0.0.1:7460"
 #define PC_AGG_DEFAULT_RPC     "tcp://127.0.0.1:7461"
@@ -35,6 +36,7 @@ typedef struct pc_agg_opts {
 	size_t       recv_max;
 	size_t       max_hosts; /* 0: PC_AGG_MAX_HOSTS */
 	int          ipc_mode;  /* of ipc:// sockets */
+	pc_tls       tls;       /* of tls+tcp:// sockets, listening and dialing */
 } pc_agg_opts;
 
 /* Counters of exited processes, so group totals never go back. */

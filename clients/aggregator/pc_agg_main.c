@@ -6,9 +6,11 @@
 
 #include "pc_agg.h"
 #include "pc_err.h"
+#include "pc_exit_guard.h"
 #include "pc_net.h"
 #include "pc_parse.h"
 #include "pc_platform.h"
+#include "pc_tls_args.h"
 
 #define MAX_AGENTS 4096
 
@@ -26,7 +28,9 @@ usage(FILE *out)
 	        "                     (default %s; 'none' to not listen)\n"
 	        "  --agent URL        also dial this agent's stream (repeatable)\n"
 	        "  --rpc URL          where queries are answered (default %s)\n"
-	        "  --metrics URL      Prometheus page (default %s; 'none' to disable)\n"
+	        "  --metrics URL      Prometheus page (default %s;\n"
+	        "                     'none' to disable; https:// takes the TLS options\n"
+	        "                     below, as the other listeners do)\n"
 	        "  --down-after N     a host silent for N of its intervals is down (default 3)\n"
 	        "  --group-by KEY     process groups in metrics: name, user or exe (default name)\n"
 	        "  --recv-max BYTES   largest update taken from an agent (default 67108864)\n"
@@ -37,7 +41,8 @@ usage(FILE *out)
 	        "  --ipc-mode MODE    permissions of ipc:// sockets, octal (default 600)\n"
 	        "  -h, --help         show this help and exit\n"
 	        "  -V, --version      print the version and exit\n"
-	        "\n"
+	        "\n" PC_TLS_HELP_SERVER "\n"
+	        "URLs are NNG's: tcp://HOST:PORT, tls+tcp://HOST:PORT, ipc:///PATH.\n"
 	        "Hosts are told apart by the host name in their stream. After a gap a host\n"
 	        "recovers at its next keyframe. It stops cleanly on SIGINT and SIGTERM.\n",
 	        PC_AGG_DEFAULT_LISTEN, PC_AGG_DEFAULT_RPC, PC_AGG_DEFAULT_METRICS,
@@ -70,6 +75,8 @@ main(int argc, char **argv)
 		{ "recv-max", required_argument, NULL, OPT_RECV_MAX },
 		{ "ipc-mode", required_argument, NULL, OPT_IPC_MODE },
 		{ "max-hosts", required_argument, NULL, OPT_MAX_HOSTS },
+		PC_TLS_OPTIONS,
+		PC_TLS_LISTEN_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -88,6 +95,9 @@ main(int argc, char **argv)
 	int    c, rv;
 
 	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+		if (pc_tls_arg(&o.tls, c, optarg)) {
+			continue;
+		}
 		switch (c) {
 		case OPT_LISTEN:
 			o.listen = strcmp(optarg, "none") == 0 ? NULL : optarg;
@@ -191,6 +201,7 @@ main(int argc, char **argv)
 		}
 	}
 	pc_buf_fini(&log);
+	pc_exit_guard(PC_EXIT_GUARD_MS, rv == PC_OK ? 0 : 1);
 	pc_agg_stop(&g);
 	return rv == PC_OK ? 0 : 1;
 }

@@ -11,11 +11,13 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "pc_err.h"
+#include "pc_exit_guard.h"
 #include "pc_json.h"
 #include "pc_net.h"
 #include "pc_parse.h"
 #include "pc_query_print.h"
 #include "pc_rpc.h"
+#include "pc_tls_args.h"
 #include "pidcast.pb-c.h"
 
 #define PROG            "pidcast-query"
@@ -32,6 +34,7 @@ typedef struct query {
 	uint32_t    timeout_ms;
 	uint64_t    recv_max;
 	bool        json;
+	pc_tls      tls;
 } query;
 
 static void
@@ -64,7 +67,7 @@ usage(FILE *out)
 	        "  --json             JSON lines, one object a process (default: a table)\n"
 	        "  -h, --help         show this help and exit\n"
 	        "  -V, --version      print the version and exit\n"
-	        "\n"
+	        "\n" PC_TLS_HELP_CLIENT "\n"
 	        "Exit status: 0 on success, 1 when the process or host is not found,\n"
 	        "2 on any other error (bad usage, agent unreachable, error reply).\n",
 	        PC_DEFAULT_RPC);
@@ -98,7 +101,8 @@ lookup(const char *s, const char *const *names, int n)
 static int
 connect_agent(query *q)
 {
-	int rv;
+	char err[256];
+	int  rv;
 
 	if ((rv = nng_req0_open(&q->sock)) != 0) {
 		fprintf(stderr, PROG ": cannot open socket: %s\n", nng_strerror(rv));
@@ -108,10 +112,10 @@ connect_agent(query *q)
 	nng_socket_set_ms(q->sock, NNG_OPT_SENDTIMEO, (nng_duration)q->timeout_ms);
 	nng_socket_set_ms(q->sock, NNG_OPT_REQ_RESENDTIME, RESEND_MS);
 	nng_socket_set_size(q->sock, NNG_OPT_RECVMAXSZ, q->recv_max ? q->recv_max : PC_RECV_MAX);
-	/* Non-blocking: a refused connection is retried in the background and
-	 * shows as the timeout below, with the same clear message. */
-	if ((rv = nng_dial(q->sock, q->url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
-		fprintf(stderr, PROG ": invalid URL '%s': %s\n", q->url, nng_strerror(rv));
+	/* A refused connection, or a TLS handshake that fails, is retried in
+	 * the background and shows as the timeout below, with a clear message. */
+	if (pc_dial(q->sock, q->url, &q->tls, err, sizeof(err)) != PC_OK) {
+		fprintf(stderr, PROG ": %s\n", err);
 		return EXIT_ERR;
 	}
 	return EXIT_OK;
@@ -129,9 +133,14 @@ call(query *q, const char *method, const ProtobufCMessage *in,
 
 	rv = pc_rpc_call(q->sock, method, in, desc, out, &status, msg, sizeof(msg));
 	if (rv == PC_ETIMEDOUT || rv == PC_ECONN) {
+		/* A refused TLS handshake looks the same from here: NNG retries
+		 * it in the background like a refused connection. */
 		fprintf(stderr,
-		        PROG ": cannot reach agent at %s: no answer within %" PRIu32 " ms\n",
-		        q->url, q->timeout_ms);
+		        PROG ": cannot reach agent at %s: no answer within %" PRIu32 " ms%s\n",
+		        q->url, q->timeout_ms,
+		        pc_tls_url(q->url) ? " (down, or TLS refused: check --tls-ca, --tls-cert "
+		                             "and --tls-key against the server's)"
+		                           : "");
 		return EXIT_ERR;
 	}
 	if (rv != PC_OK) {
@@ -322,6 +331,7 @@ main(int argc, char **argv)
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "ppid", required_argument, NULL, OPT_PPID },
 		{ "by", required_argument, NULL, OPT_BY },
+		PC_TLS_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -337,6 +347,9 @@ main(int argc, char **argv)
 	int                           c, nargs, rv;
 
 	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+		if (pc_tls_arg(&q.tls, c, optarg)) {
+			continue;
+		}
 		switch (c) {
 		case OPT_RPC:
 			q.url = optarg;
@@ -421,10 +434,11 @@ main(int argc, char **argv)
 		     : cmd == CMD_HOSTS ? cmd_hosts(&q)
 		                        : cmd_snapshot(&q);
 	}
-	nng_close(q.sock);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, PROG ": cannot write the output\n");
 		rv = EXIT_ERR;
 	}
+	pc_exit_guard(PC_EXIT_GUARD_MS, rv);
+	nng_close(q.sock);
 	return rv;
 }

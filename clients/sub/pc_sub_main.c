@@ -10,15 +10,18 @@
 
 #include "pc_buf.h"
 #include "pc_err.h"
+#include "pc_exit_guard.h"
 #include "pc_follow.h"
 #include "pc_glob.h"
 #include "pc_json.h"
 #include "pc_parse.h"
 #include "pc_platform.h"
 #include "pc_rpc.h"
+#include "pc_tls_args.h"
 #include "pc_update.h"
 
-#define TABLE_ROWS 30
+#define TABLE_ROWS    30
+#define QUIET_NOTE_US (5 * 1000000u) /* silence at start that earns a note */
 
 typedef struct sub {
 	bool        json;
@@ -45,7 +48,8 @@ usage(FILE *out)
 	        "\n"
 	        "options:\n"
 	        "  --rpc URL       the agent's query service, for resyncs (default: for\n"
-	        "                  tcp://HOST:PORT, tcp://HOST:PORT+1; else none)\n"
+	        "                  tcp://HOST:PORT, tcp://HOST:PORT+1, and for\n"
+	        "                  tls+tcp://HOST:PORT, tls+tcp://HOST:PORT+1; else none)\n"
 	        "  --no-rpc        never ask for snapshots: recover from keyframes\n"
 	        "  --json          one JSON line an event: new, changed (changed fields\n"
 	        "                  only), exit, and resync (the table was rebuilt: at the\n"
@@ -57,11 +61,13 @@ usage(FILE *out)
 	        "  --updates N     exit after N updates (default 0: until stopped)\n"
 	        "  --recv-max BYTES  largest update or snapshot taken (default 67108864)\n"
 	        "  -h, --help      show this help and exit\n"
-	        "  -V, --version   print the version and exit\n",
+	        "  -V, --version   print the version and exit\n"
+	        "\n" PC_TLS_HELP_CLIENT,
 	        PC_DEFAULT_PUBLISH);
 }
 
-/* tcp://HOST:PORT -> tcp://HOST:PORT+1, the agent's default layout. */
+/* tcp://HOST:PORT -> tcp://HOST:PORT+1, the agent's default layout; the
+ * same for tls+tcp://, since both sockets of an agent use TLS or neither. */
 static char *
 derive_rpc(const char *url)
 {
@@ -71,10 +77,11 @@ derive_rpc(const char *url)
 	if (nng_url_parse(&u, url) != 0) {
 		return NULL;
 	}
-	if (strcmp(u->u_scheme, "tcp") == 0 && u->u_port != NULL && atoi(u->u_port) > 0 &&
-	    atoi(u->u_port) < 65535 && (out = malloc(strlen(url) + 8)) != NULL) {
+	if ((strcmp(u->u_scheme, "tcp") == 0 || strcmp(u->u_scheme, "tls+tcp") == 0) &&
+	    u->u_port != NULL && atoi(u->u_port) > 0 && atoi(u->u_port) < 65535 &&
+	    (out = malloc(strlen(url) + 8)) != NULL) {
 		bool v6 = strchr(u->u_hostname, ':') != NULL; /* an IPv6 literal */
-		sprintf(out, v6 ? "tcp://[%s]:%d" : "tcp://%s:%d", u->u_hostname,
+		sprintf(out, v6 ? "%s://[%s]:%d" : "%s://%s:%d", u->u_scheme, u->u_hostname,
 		        atoi(u->u_port) + 1);
 	}
 	nng_url_free(u);
@@ -241,19 +248,24 @@ main(int argc, char **argv)
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "updates", required_argument, NULL, OPT_UPDATES },
 		{ "recv-max", required_argument, NULL, OPT_RECV_MAX },
+		PC_TLS_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	pc_follow_opts o       = { .url = PC_DEFAULT_PUBLISH };
+	pc_tls         tls     = { 0 };
+	pc_follow_opts o       = { .url = PC_DEFAULT_PUBLISH, .tls = &tls };
 	sub            s       = { 0 };
 	char          *derived = NULL, *end, err[256];
 	bool           no_rpc  = false, tty;
 	unsigned long  updates = 0;
-	uint64_t       seen    = 0;
+	uint64_t       seen    = 0, start;
 	int            c, rv;
 
 	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+		if (pc_tls_arg(&tls, c, optarg)) {
+			continue;
+		}
 		switch (c) {
 		case OPT_RPC:
 			o.rpc_url = optarg;
@@ -324,7 +336,8 @@ main(int argc, char **argv)
 		free(derived);
 		return 2;
 	}
-	tty = pc_stdout_is_tty();
+	tty   = pc_stdout_is_tty();
+	start = pc_clock_mono_us();
 	while (!pc_stop_requested() && (updates == 0 || seen < updates)) {
 		uint64_t before = pc_follow_stats(s.f)->received;
 		rv              = pc_follow_poll(s.f, 200, on_event, &s);
@@ -337,6 +350,18 @@ main(int argc, char **argv)
 			report_sync(&s);
 			fflush(stdout);
 		}
+		/* The dial retries quietly; say once why the screen stays empty. */
+		if (seen == 0 && start != 0 && pc_clock_mono_us() - start > QUIET_NOTE_US) {
+			fprintf(stderr,
+			        "pidcast-sub: no update from %s in 5 s: the agent is down or "
+			        "slow%s; still waiting\n",
+			        o.url,
+			        pc_tls_url(o.url)
+			                ? ", or it refused the TLS handshake (check --tls-ca, "
+			                  "--tls-cert and --tls-key against the agent's)"
+			                : "");
+			start = 0;
+		}
 		if (pc_follow_stats(s.f)->received == before) {
 			continue;
 		}
@@ -345,6 +370,8 @@ main(int argc, char **argv)
 			print_table(&s, tty);
 		}
 	}
+	fflush(stdout);
+	pc_exit_guard(PC_EXIT_GUARD_MS, rv == PC_OK || rv == PC_ETIMEDOUT ? 0 : 1);
 	pc_follow_close(s.f);
 	pc_buf_fini(&s.line);
 	free(derived);
