@@ -60,6 +60,8 @@ usage(FILE *out)
 	        "  --name GLOB     only processes whose name matches\n"
 	        "  --updates N     exit after N updates (default 0: until stopped)\n"
 	        "  --recv-max BYTES  largest update or snapshot taken (default 67108864)\n"
+	        "  --queue N         updates queued while it is busy, 1 to 8192 (default 128);\n"
+	        "                    past that the oldest are dropped and it resyncs\n"
 	        "  -h, --help      show this help and exit\n"
 	        "  -V, --version   print the version and exit\n"
 	        "\n" PC_TLS_HELP_CLIENT,
@@ -237,7 +239,8 @@ main(int argc, char **argv)
 		OPT_PID,
 		OPT_NAME,
 		OPT_UPDATES,
-		OPT_RECV_MAX
+		OPT_RECV_MAX,
+		OPT_QUEUE
 	};
 	static const struct option opts[] = {
 		{ "rpc", required_argument, NULL, OPT_RPC },
@@ -248,6 +251,7 @@ main(int argc, char **argv)
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "updates", required_argument, NULL, OPT_UPDATES },
 		{ "recv-max", required_argument, NULL, OPT_RECV_MAX },
+		{ "queue", required_argument, NULL, OPT_QUEUE },
 		PC_TLS_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -297,6 +301,15 @@ main(int argc, char **argv)
 				return 2;
 			}
 			o.recv_max = (size_t)v;
+			break;
+		}
+		case OPT_QUEUE: {
+			uint64_t v;
+			if (pc_parse_u64(optarg, &v) != 0 || v == 0 || v > 8192) {
+				fprintf(stderr, "pidcast-sub: invalid --queue '%s'\n", optarg);
+				return 2;
+			}
+			o.recv_buf = (int)v;
 			break;
 		}
 		case OPT_UPDATES:
