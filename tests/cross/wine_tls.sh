@@ -14,18 +14,7 @@ for f in "$agg" "$sub" "$query"; do
 	[ -x "$f" ] || { echo "FAIL: no $f (build natively first)"; exit 1; }
 done
 base=$((60800 + ($$ % 40) * 5)) # 60800-60999
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*"
-	for f in "$tmp"/*.err; do [ -s "$f" ] && { echo "--- $f"; tail -n 5 "$f"; }; done
-	exit 1
-}
+. "$(dirname "$0")/../common/pc_test.sh" # $tmp, $pids, fail
 
 . "$(dirname "$0")/../common/pc_certs.sh"
 cd "$tmp" || exit 1

@@ -12,13 +12,7 @@ for f in "$agg" "$agent" "$query"; do
 	[ -x "$f" ] || { echo "FAIL: no $f (build natively first)"; exit 1; }
 done
 base=$((50000 + ($$ % 600) * 8)) # 50000-54999
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/../common/pc_test.sh" # $tmp, $pids, fail
 q() { "$query" --rpc tcp://127.0.0.1:$((base + 1)) --json "$@"; }
 
 "$agg" --listen tcp://127.0.0.1:$base --rpc tcp://127.0.0.1:$((base + 1)) --metrics none 2>"$tmp/agg.err" &

@@ -9,13 +9,7 @@ for tool in curl promtool prometheus; do
 	command -v "$tool" >/dev/null || { echo "FAIL: $tool is missing (scripts/deps.sh installs it)"; exit 1; }
 done
 base=$((35000 + ($$ % 800) * 6)) # 35000-39999
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/../common/pc_test.sh" # $tmp, $pids, fail
 metrics=http://127.0.0.1:$((base + 2))/metrics
 
 "$agg" --listen tcp://127.0.0.1:$base --rpc tcp://127.0.0.1:$((base + 1)) --metrics "$metrics" \

@@ -15,13 +15,7 @@ done
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to drop to the unit's user"; exit 77; }
 
 port=$((63000 + ($$ % 200) * 2)) # 63000-63399
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/../common/pc_test.sh" # $tmp, $pids, fail
 
 # key NAME: the values of the unit's NAME= lines, space-separated.
 key() {

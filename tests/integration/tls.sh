@@ -10,18 +10,7 @@
 set -u
 agent=$1 sub=$2 query=$3 agg=$4
 base=$((59000 + ($$ % 300) * 6)) # 59000-60799
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*"
-	for f in "$tmp"/*.err; do [ -s "$f" ] && { echo "--- $f"; tail -n 5 "$f"; }; done
-	exit 1
-}
+. "$(dirname "$0")/../common/pc_test.sh" # $tmp, $pids, fail
 # ends_within PID SECONDS: PID exits in time (then its status is returned);
 # if not, it is killed and the test fails.
 ends_within() {
