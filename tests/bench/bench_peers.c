@@ -31,8 +31,6 @@ static const char *const pc_names[PC_N_METHODS] = { "pidcast-probe", "bare-loop"
 	                                            "process-exporter" };
 
 /* Every process started here, killed by PID on every exit. */
-static pid_t                *pc_children;
-static size_t                pc_n_children;
 static pid_t                 pc_worker, pc_psutil;
 static volatile sig_atomic_t pc_stop;
 
@@ -61,79 +59,21 @@ pc_on_signal(int sig)
 	pc_stop = 1;
 }
 
-static void
-pc_reap(pid_t pid)
-{
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
-	}
-}
-
+/* Everything this program started: the helpers, the bare-loop worker and
+ * the psutil script, killed by PID. */
 static void
 pc_children_stop(void)
 {
 	pid_t extra[2] = { pc_worker, pc_psutil };
 
-	for (size_t i = 0; i < pc_n_children; i++) {
-		kill(pc_children[i], SIGKILL);
-	}
 	for (int i = 0; i < 2; i++) {
 		if (extra[i] > 0) {
 			kill(extra[i], SIGKILL);
 			pc_reap(extra[i]);
 		}
 	}
-	for (size_t i = 0; i < pc_n_children; i++) {
-		pc_reap(pc_children[i]);
-	}
-	pc_n_children = 0;
 	pc_worker = pc_psutil = 0;
-}
-
-/* In a new child: die with the parent, and with the default signal actions. */
-static void
-pc_child_init(pid_t parent)
-{
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent) {
-		_exit(0);
-	}
-}
-
-/* Forks n children that block until killed. */
-static int
-pc_children_start(size_t n)
-{
-	pid_t parent = getpid();
-
-	if ((pc_children = calloc(n ? n : 1, sizeof(*pc_children))) == NULL) {
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n && !pc_stop; i++) {
-		pid_t pid = fork();
-		if (pid < 0) {
-			return -errno;
-		}
-		if (pid == 0) {
-			pc_child_init(parent);
-			for (;;) {
-				pause();
-			}
-		}
-		pc_children[pc_n_children++] = pid;
-	}
-	return 0;
-}
-
-static uint32_t
-pc_pid_of(const char *name)
-{
-	char         *end;
-	unsigned long v = strtoul(name, &end, 10);
-
-	return *end == '\0' && end != name ? (uint32_t)v : 0;
+	pc_helpers_stop();
 }
 
 /* What the probe holds per process, as in pc_probe_procfs.c: stat, statm,
@@ -446,8 +386,8 @@ pc_report(pc_bench *b, double *us[PC_N_METHODS], double *procs[PC_N_METHODS], si
 	if (uname(&u) != 0) {
 		strcpy(u.release, "?");
 	}
-	printf("bench_peers: %zu helpers, %zu rounds, %ld CPUs, Linux %s\n", pc_n_children, rounds,
-	       sysconf(_SC_NPROCESSORS_ONLN), u.release);
+	printf("bench_peers: %zu helpers, %zu rounds, %ld CPUs, Linux %s\n", pc_helpers_count(),
+	       rounds, sysconf(_SC_NPROCESSORS_ONLN), u.release);
 	printf("fds held: probe %zu, bare loop %llu (4 a process at most)\n\n", probe_fds,
 	       (unsigned long long)b->bare_held);
 	printf("%-18s %14s %10s %8s %12s\n", "method", "us/proc/tick", "ms/tick", "procs",
@@ -545,8 +485,8 @@ main(int argc, char **argv)
 	atexit(pc_children_stop);
 	nofile = pc_raise_nofile();
 
-	if ((rv = pc_children_start(n_children)) != 0) {
-		fprintf(stderr, "bench_peers: starting helper %zu: %s\n", pc_n_children + 1,
+	if ((rv = pc_helpers_start(n_children, &pc_stop)) != 0) {
+		fprintf(stderr, "bench_peers: starting helper %zu: %s\n", pc_helpers_count() + 1,
 		        strerror(-rv));
 		goto out;
 	}
@@ -598,6 +538,5 @@ out:
 	}
 	free(samples);
 	pc_children_stop();
-	free(pc_children);
 	return status;
 }

@@ -35,9 +35,6 @@ static const char *const pc_method_names[PC_N_METHODS] = { "probe", "probe-only"
 	                                                   "bare held-fd loop",
 	                                                   "reopen each tick" };
 
-/* The helpers started here: the only processes this program ever kills. */
-static pid_t                *pc_children;
-static size_t                pc_n_children;
 static volatile sig_atomic_t pc_stop;
 
 /* One process's held fds for the bare loop. */
@@ -65,59 +62,6 @@ pc_on_signal(int sig)
 {
 	(void)sig;
 	pc_stop = 1;
-}
-
-static void
-pc_children_stop(void)
-{
-	for (size_t i = 0; i < pc_n_children; i++) {
-		kill(pc_children[i], SIGKILL);
-	}
-	for (size_t i = 0; i < pc_n_children; i++) {
-		while (waitpid(pc_children[i], NULL, 0) < 0 && errno == EINTR) {
-		}
-	}
-	pc_n_children = 0;
-}
-
-/* Forks n children that block until killed; they die with us too. */
-static int
-pc_children_start(size_t n)
-{
-	pid_t parent = getpid();
-
-	if ((pc_children = calloc(n ? n : 1, sizeof(*pc_children))) == NULL) {
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n && !pc_stop; i++) {
-		pid_t pid = fork();
-		if (pid < 0) {
-			return -errno;
-		}
-		if (pid == 0) {
-			signal(SIGINT, SIG_DFL);
-			signal(SIGTERM, SIG_DFL);
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			if (getppid() != parent) {
-				_exit(0);
-			}
-			for (;;) {
-				pause();
-			}
-		}
-		pc_children[pc_n_children++] = pid;
-	}
-	return 0;
-}
-
-/* The PID a /proc entry names, or 0 for the other entries. */
-static uint32_t
-pc_pid_of(const char *name)
-{
-	char         *end;
-	unsigned long v = strtoul(name, &end, 10);
-
-	return *end == '\0' && end != name ? (uint32_t)v : 0;
 }
 
 static void
@@ -396,12 +340,12 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	atexit(pc_children_stop);
+	atexit(pc_helpers_stop);
 	nofile = pc_raise_nofile();
 
 	/* Children first, so that they inherit none of the fds opened below. */
-	if ((rv = pc_children_start(n_children)) != 0) {
-		fprintf(stderr, "bench_probe: starting helper %zu: %s\n", pc_n_children + 1,
+	if ((rv = pc_helpers_start(n_children, &pc_stop)) != 0) {
+		fprintf(stderr, "bench_probe: starting helper %zu: %s\n", pc_helpers_count() + 1,
 		        strerror(-rv));
 		goto out;
 	}
@@ -460,7 +404,6 @@ out:
 	}
 	free(b);
 	free(samples);
-	pc_children_stop();
-	free(pc_children);
+	pc_helpers_stop();
 	return status;
 }
