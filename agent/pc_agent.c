@@ -7,9 +7,9 @@
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/reqrep0/rep.h>
 
-#include "pc_err.h"
-#include "pc_net.h"
-#include "pc_platform.h"
+#include "base/pc_err.h"
+#include "net/pc_net.h"
+#include "platform/pc_platform.h"
 
 static int
 fail(pc_agent *a, int rv, const char *what, const char *detail)

@@ -9,13 +9,13 @@
 #include <nng/nng.h>
 #include <nng/supplemental/util/platform.h>
 
-#include "pc_cache.h"
-#include "pc_probe.h"
-#include "pc_replica.h"
-#include "pc_rpc.h"
-#include "pc_service.h"
-#include "pc_tls.h"
-#include "pc_update.h"
+#include "table/pc_cache.h"
+#include "probe/pc_probe.h"
+#include "stream/pc_replica.h"
+#include "rpc/pc_rpc.h"
+#include "service/pc_service.h"
+#include "net/pc_tls.h"
+#include "wire/pc_update.h"
 
 #define PC_RPC_WORKERS 8
 #define PC_PUB_QUEUE   128 /* messages queued for each subscriber */

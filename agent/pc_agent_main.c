@@ -6,17 +6,17 @@
 #include <string.h>
 
 #include "pc_agent.h"
-#include "pc_buf.h"
-#include "pc_codec.h"
-#include "pc_err.h"
-#include "pc_exit_guard.h"
-#include "pc_json.h"
-#include "pc_net.h"
-#include "pc_parse.h"
-#include "pc_platform.h"
-#include "pc_probe.h"
-#include "pc_svcmgr.h"
-#include "pc_tls_args.h"
+#include "base/pc_buf.h"
+#include "wire/pc_codec.h"
+#include "base/pc_err.h"
+#include "base/pc_exit_guard.h"
+#include "wire/pc_json.h"
+#include "net/pc_net.h"
+#include "base/pc_parse.h"
+#include "platform/pc_platform.h"
+#include "probe/pc_probe.h"
+#include "platform/pc_svcmgr.h"
+#include "net/pc_tls_args.h"
 
 #define MAX_SCRUB_WORDS 64
 static const char *scrub_words[MAX_SCRUB_WORDS];

@@ -8,10 +8,10 @@
 #include <nng/protocol/pubsub0/sub.h>
 #include <nng/protocol/reqrep0/rep.h>
 
-#include "pc_err.h"
-#include "pc_net.h"
-#include "pc_platform.h"
-#include "pc_update.h"
+#include "base/pc_err.h"
+#include "net/pc_net.h"
+#include "platform/pc_platform.h"
+#include "wire/pc_update.h"
 
 #define RPC_WORKERS 8
 

@@ -11,12 +11,12 @@
 #include <nng/supplemental/http/http.h>
 #include <nng/supplemental/util/platform.h>
 
-#include "pc_buf.h"
-#include "pc_replica.h"
-#include "pc_update.h"
-#include "pc_rpc.h"
-#include "pc_service.h"
-#include "pc_tls.h"
+#include "base/pc_buf.h"
+#include "stream/pc_replica.h"
+#include "wire/pc_update.h"
+#include "rpc/pc_rpc.h"
+#include "service/pc_service.h"
+#include "net/pc_tls.h"
 
 #define PC_AGG_DEFAULT_LISTEN  "tcp://127.0.0.1:7460"
 #define PC_AGG_DEFAULT_RPC     "tcp://127.0.0.1:7461"

@@ -5,12 +5,12 @@
 #include <string.h>
 
 #include "pc_agg.h"
-#include "pc_err.h"
-#include "pc_exit_guard.h"
-#include "pc_net.h"
-#include "pc_parse.h"
-#include "pc_platform.h"
-#include "pc_tls_args.h"
+#include "base/pc_err.h"
+#include "base/pc_exit_guard.h"
+#include "net/pc_net.h"
+#include "base/pc_parse.h"
+#include "platform/pc_platform.h"
+#include "net/pc_tls_args.h"
 
 #define MAX_AGENTS 4096
 

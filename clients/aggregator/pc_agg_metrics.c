@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "pc_agg.h"
-#include "pc_glob.h"
+#include "base/pc_glob.h"
 
 /* One group's sums over its live processes. */
 typedef struct gsum {

@@ -10,14 +10,14 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
-#include "pc_err.h"
-#include "pc_exit_guard.h"
-#include "pc_json.h"
-#include "pc_net.h"
-#include "pc_parse.h"
+#include "base/pc_err.h"
+#include "base/pc_exit_guard.h"
+#include "wire/pc_json.h"
+#include "net/pc_net.h"
+#include "base/pc_parse.h"
 #include "pc_query_print.h"
-#include "pc_rpc.h"
-#include "pc_tls_args.h"
+#include "rpc/pc_rpc.h"
+#include "net/pc_tls_args.h"
 #include "pidcast.pb-c.h"
 
 #define PROG            "pidcast-query"

@@ -6,10 +6,10 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "pc_buf.h"
-#include "pc_codec.h"
-#include "pc_err.h"
-#include "pc_json.h"
+#include "base/pc_buf.h"
+#include "wire/pc_codec.h"
+#include "base/pc_err.h"
+#include "wire/pc_json.h"
 
 #define MIB 1048576.0
 

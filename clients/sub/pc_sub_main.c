@@ -8,17 +8,17 @@
 
 #include <nng/nng.h>
 
-#include "pc_buf.h"
-#include "pc_err.h"
-#include "pc_exit_guard.h"
-#include "pc_follow.h"
-#include "pc_glob.h"
-#include "pc_json.h"
-#include "pc_parse.h"
-#include "pc_platform.h"
-#include "pc_rpc.h"
-#include "pc_tls_args.h"
-#include "pc_update.h"
+#include "base/pc_buf.h"
+#include "base/pc_err.h"
+#include "base/pc_exit_guard.h"
+#include "stream/pc_follow.h"
+#include "base/pc_glob.h"
+#include "wire/pc_json.h"
+#include "base/pc_parse.h"
+#include "platform/pc_platform.h"
+#include "rpc/pc_rpc.h"
+#include "net/pc_tls_args.h"
+#include "wire/pc_update.h"
 
 #define TABLE_ROWS    30
 #define QUIET_NOTE_US (5 * 1000000u) /* silence at start that earns a note */

@@ -5,9 +5,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pc_err.h"
-#include "pc_platform.h"
-#include "pc_probe.h"
+#include "base/pc_err.h"
+#include "platform/pc_platform.h"
+#include "probe/pc_probe.h"
 
 extern const pc_probe_ops pc_probe_procfs_ops;
 

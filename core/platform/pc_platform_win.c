@@ -4,9 +4,9 @@
 #include <io.h>
 #include <stdio.h>
 
-#include "pc_err.h"
-#include "pc_platform.h"
-#include "pc_probe.h"
+#include "base/pc_err.h"
+#include "platform/pc_platform.h"
+#include "probe/pc_probe.h"
 
 extern const pc_probe_ops pc_probe_ntqsi_ops;
 extern const pc_probe_ops pc_probe_toolhelp_ops;

@@ -1,7 +1,7 @@
 /* pc_svcmgr_posix.c: no service manager API on Linux: systemd runs the
  * agent as an ordinary process with dist/pidcast-agent.service. */
-#include "pc_err.h"
-#include "pc_svcmgr.h"
+#include "base/pc_err.h"
+#include "platform/pc_svcmgr.h"
 
 int
 pc_svcmgr_install(const char *name, const char *display, char *const *args, int n)

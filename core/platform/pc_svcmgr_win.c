@@ -4,10 +4,10 @@
 
 #include <string.h>
 
-#include "pc_buf.h"
-#include "pc_err.h"
-#include "pc_platform.h"
-#include "pc_svcmgr.h"
+#include "base/pc_buf.h"
+#include "base/pc_err.h"
+#include "platform/pc_platform.h"
+#include "platform/pc_svcmgr.h"
 
 /* How long uninstall waits for a running service to stop, and how often it
  * looks. The agent stops within a tick; a tick is at most minutes, but a

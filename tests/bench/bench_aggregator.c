@@ -14,11 +14,11 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
-#include "pc_err.h"
-#include "pc_platform.h"
-#include "pc_rpc.h"
+#include "base/pc_err.h"
+#include "platform/pc_platform.h"
+#include "rpc/pc_rpc.h"
 #include "pc_spawn.h"
-#include "pc_update.h"
+#include "wire/pc_update.h"
 
 #define KEYFRAME_EVERY 30
 

@@ -11,10 +11,10 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "pc_bench_util.h"
-#include "pc_err.h"
-#include "pc_follow.h"
-#include "pc_platform.h"
-#include "pc_rpc.h"
+#include "base/pc_err.h"
+#include "stream/pc_follow.h"
+#include "platform/pc_platform.h"
+#include "rpc/pc_rpc.h"
 #include "pc_spawn.h"
 
 #define SUBS        100

@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include "pc_bench_util.h"
-#include "pc_cache.h"
-#include "pc_err.h"
-#include "pc_platform.h"
-#include "pc_probe.h"
+#include "table/pc_cache.h"
+#include "base/pc_err.h"
+#include "platform/pc_platform.h"
+#include "probe/pc_probe.h"
 
 #define PC_READ_BUF 8192
 #define PC_WARMUP   2 /* rounds run before measuring, so the probe holds its fds */

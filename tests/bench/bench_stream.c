@@ -12,10 +12,10 @@
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/sub.h>
 
-#include "pc_err.h"
-#include "pc_platform.h"
+#include "base/pc_err.h"
+#include "platform/pc_platform.h"
 #include "pc_spawn.h"
-#include "pc_update.h"
+#include "wire/pc_update.h"
 
 #define FRAMES 80
 #define BUSY   100 /* processes that burn CPU in the busy phase */

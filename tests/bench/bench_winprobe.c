@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pc_err.h"
-#include "pc_platform.h"
-#include "pc_probe.h"
+#include "base/pc_err.h"
+#include "platform/pc_platform.h"
+#include "probe/pc_probe.h"
 #include "pc_spawn.h"
 
 #define ROUNDS 15

@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "pc_parse.h"
+#include "base/pc_parse.h"
 
 static int
 pc_double_cmp(const void *a, const void *b)

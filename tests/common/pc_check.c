@@ -10,11 +10,11 @@
 #include <cmocka.h>
 #include <nng/protocol/reqrep0/req.h>
 
-#include "pc_codec.h"
-#include "pc_err.h"
-#include "pc_idmap.h"
-#include "pc_platform.h"
-#include "pc_rpc.h"
+#include "wire/pc_codec.h"
+#include "base/pc_err.h"
+#include "base/pc_idmap.h"
+#include "platform/pc_platform.h"
+#include "rpc/pc_rpc.h"
 
 nng_socket
 pc_check_req(const char *url)

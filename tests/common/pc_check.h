@@ -7,7 +7,7 @@
 
 #include <nng/nng.h>
 
-#include "pc_follow.h"
+#include "stream/pc_follow.h"
 #include "pidcast.pb-c.h"
 
 /* A REQ socket dialed (in the background) to url, with 3 s timeouts. */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pc_err.h"
+#include "base/pc_err.h"
 #include "pc_fixture.h"
 
 static int

@@ -3,7 +3,7 @@
 #ifndef PC_FAKE_PROBE_H
 #define PC_FAKE_PROBE_H
 
-#include "pc_probe.h"
+#include "probe/pc_probe.h"
 
 typedef struct pc_fake {
 	pc_probe base;

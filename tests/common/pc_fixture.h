@@ -2,7 +2,7 @@
 #ifndef PC_FIXTURE_H
 #define PC_FIXTURE_H
 
-#include "pc_proc.h"
+#include "record/pc_proc.h"
 
 /* Fills p (cleared first) with values derived from seed: every field set,
  * none zero, strings with non-ASCII UTF-8, counters past 2^32. */

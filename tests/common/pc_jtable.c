@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pc_buf.h"
-#include "pc_codec.h"
-#include "pc_idmap.h"
-#include "pc_json.h"
-#include "pc_proc.h"
+#include "base/pc_buf.h"
+#include "wire/pc_codec.h"
+#include "base/pc_idmap.h"
+#include "wire/pc_json.h"
+#include "record/pc_proc.h"
 
 /* Slots of a record: the key, then every field of pc_fields. */
 #define SLOT_CREATE 0

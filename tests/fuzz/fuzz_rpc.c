@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pc_codec.h"
-#include "pc_err.h"
-#include "pc_replica.h"
-#include "pc_rpc.h"
-#include "pc_service.h"
-#include "pc_update.h"
+#include "wire/pc_codec.h"
+#include "base/pc_err.h"
+#include "stream/pc_replica.h"
+#include "rpc/pc_rpc.h"
+#include "service/pc_service.h"
+#include "wire/pc_update.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

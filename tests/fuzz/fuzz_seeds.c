@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pc_cache.h"
-#include "pc_codec.h"
-#include "pc_update.h"
+#include "table/pc_cache.h"
+#include "wire/pc_codec.h"
+#include "wire/pc_update.h"
 
 static void
 put(const char *dir, const char *name, const void *data, size_t len)

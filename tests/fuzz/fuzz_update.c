@@ -5,9 +5,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "pc_err.h"
-#include "pc_replica.h"
-#include "pc_update.h"
+#include "base/pc_err.h"
+#include "stream/pc_replica.h"
+#include "wire/pc_update.h"
 
 static volatile size_t sink;
 

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "pc_proc.h"
+#include "record/pc_proc.h"
 #include "pc_spawn.h"
 
 static const char *agent_path;

@@ -14,11 +14,11 @@
 #include <nng/protocol/pubsub0/pub.h>
 
 #include "pc_check.h"
-#include "pc_err.h"
-#include "pc_platform.h"
-#include "pc_rpc.h"
+#include "base/pc_err.h"
+#include "platform/pc_platform.h"
+#include "rpc/pc_rpc.h"
 #include "pc_spawn.h"
-#include "pc_update.h"
+#include "wire/pc_update.h"
 #include "pidcast.pb-c.h"
 
 static const char *agent_path, *agg_path;

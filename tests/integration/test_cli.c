@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "pc_platform.h"
+#include "platform/pc_platform.h"
 #include "pc_spawn.h"
 
 static const char *agent_path, *query_path, *sub_path;

@@ -21,12 +21,12 @@
 #include <cmocka.h>
 #include <nng/nng.h>
 
-#include "pc_buf.h"
+#include "base/pc_buf.h"
 #include "pc_check.h"
-#include "pc_err.h"
-#include "pc_follow.h"
+#include "base/pc_err.h"
+#include "stream/pc_follow.h"
 #include "pc_jtable.h"
-#include "pc_platform.h"
+#include "platform/pc_platform.h"
 #include "pc_spawn.h"
 
 static const char *agent_path, *agg_path, *sub_path, *churn_path;

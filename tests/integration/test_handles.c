@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "pc_platform.h"
+#include "platform/pc_platform.h"
 #include "pc_spawn.h"
 
 #define LIVE 4 /* children alive at once */

@@ -12,8 +12,8 @@
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/pubsub0/sub.h>
 
-#include "pc_codec.h"
-#include "pc_err.h"
+#include "wire/pc_codec.h"
+#include "base/pc_err.h"
 #include "pc_fixture.h"
 
 #define URL "inproc://pidcast-test"

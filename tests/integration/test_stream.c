@@ -17,12 +17,12 @@
 #include <nng/protocol/pubsub0/sub.h>
 
 #include "pc_check.h"
-#include "pc_err.h"
-#include "pc_follow.h"
-#include "pc_platform.h"
-#include "pc_rpc.h"
+#include "base/pc_err.h"
+#include "stream/pc_follow.h"
+#include "platform/pc_platform.h"
+#include "rpc/pc_rpc.h"
 #include "pc_spawn.h"
-#include "pc_update.h"
+#include "wire/pc_update.h"
 
 static const char *agent_path;
 static const char *child_path;

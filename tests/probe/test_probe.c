@@ -12,9 +12,9 @@
 
 #include <cmocka.h>
 
-#include "pc_err.h"
-#include "pc_platform.h"
-#include "pc_probe.h"
+#include "base/pc_err.h"
+#include "platform/pc_platform.h"
+#include "probe/pc_probe.h"
 #include "pc_spawn.h"
 
 #define MIB (1024u * 1024u)

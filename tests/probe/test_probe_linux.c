@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "pc_err.h"
-#include "pc_probe.h"
+#include "base/pc_err.h"
+#include "probe/pc_probe.h"
 
 #define NOBODY 65534 /* the watched process runs as this user */
 #define DAEMON 1     /* the probe runs as this one */

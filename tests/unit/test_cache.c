@@ -8,10 +8,10 @@
 
 #include <cmocka.h>
 
-#include "pc_cache.h"
-#include "pc_err.h"
+#include "table/pc_cache.h"
+#include "base/pc_err.h"
 #include "pc_fake_probe.h"
-#include "pc_idmap.h"
+#include "base/pc_idmap.h"
 
 typedef struct fx {
 	pc_fake    *fake;

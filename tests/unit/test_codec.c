@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "pc_codec.h"
-#include "pc_err.h"
+#include "wire/pc_codec.h"
+#include "base/pc_err.h"
 #include "pc_fixture.h"
 
 static void

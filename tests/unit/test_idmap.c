@@ -7,8 +7,8 @@
 
 #include <cmocka.h>
 
-#include "pc_err.h"
-#include "pc_idmap.h"
+#include "base/pc_err.h"
+#include "base/pc_idmap.h"
 
 enum { KEYS = 5000 };
 

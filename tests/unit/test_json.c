@@ -8,7 +8,7 @@
 #include <cmocka.h>
 
 #include "pc_fixture.h"
-#include "pc_json.h"
+#include "wire/pc_json.h"
 
 static void
 test_string_escapes(void **state)

@@ -9,11 +9,11 @@
 
 #include <cmocka.h>
 
-#include "pc_cache.h"
-#include "pc_err.h"
+#include "table/pc_cache.h"
+#include "base/pc_err.h"
 #include "pc_fake_probe.h"
-#include "pc_replica.h"
-#include "pc_update.h"
+#include "stream/pc_replica.h"
+#include "wire/pc_update.h"
 
 typedef struct fx {
 	pc_fake    *fake;

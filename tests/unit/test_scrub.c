@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "pc_scrub.h"
+#include "probe/pc_scrub.h"
 
 static void
 check(const char *in, const char *want, const pc_scrub *s)

@@ -17,12 +17,12 @@
 
 #include <cmocka.h>
 
-#include "pc_cache.h"
-#include "pc_err.h"
+#include "table/pc_cache.h"
+#include "base/pc_err.h"
 #include "pc_fake_probe.h"
-#include "pc_replica.h"
+#include "stream/pc_replica.h"
 #include "pc_spawn.h"
-#include "pc_update.h"
+#include "wire/pc_update.h"
 
 #define PROCS    300 /* the table's size, held steady */
 #define CHURN    4   /* processes started and ended each tick */

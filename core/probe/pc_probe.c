@@ -1,0 +1,80 @@
+/* pc_probe.c: backend selection, dispatch and the snapshot array. */
+#include "probe/pc_probe.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/pc_err.h"
+
+pc_proc *
+pc_snapshot_add(pc_snapshot *s)
+{
+	if (s->n == s->cap) {
+		size_t   cap = s->cap ? s->cap * 2 : 256;
+		pc_proc *p   = realloc(s->procs, cap * sizeof(*p));
+		if (p == NULL) {
+			return NULL;
+		}
+		s->procs = p;
+		s->cap   = cap;
+	}
+	memset(&s->procs[s->n], 0, sizeof(pc_proc));
+	return &s->procs[s->n++];
+}
+
+void
+pc_snapshot_reset(pc_snapshot *s)
+{
+	s->n       = 0;
+	s->time_ms = 0;
+}
+
+void
+pc_snapshot_fini(pc_snapshot *s)
+{
+	free(s->procs);
+	memset(s, 0, sizeof(*s));
+}
+
+int
+pc_probe_open(const char *name, pc_probe **out)
+{
+	for (int i = 0; pc_probe_backends[i] != NULL; i++) {
+		const pc_probe_ops *ops = pc_probe_backends[i];
+		if (name == NULL || strcmp(name, ops->name) == 0) {
+			return ops->open(out);
+		}
+	}
+	return PC_ENOENT;
+}
+
+void
+pc_probe_set_scrub(pc_probe *p, const pc_scrub *s)
+{
+	p->scrub = *s;
+}
+
+void
+pc_probe_close(pc_probe *p)
+{
+	if (p != NULL) {
+		p->ops->close(p);
+	}
+}
+
+int
+pc_probe_processes_by_pid(pc_probe *p, uint64_t now_ms, bool collect_stats, pc_snapshot *out)
+{
+	pc_snapshot_reset(out);
+	out->time_ms = now_ms;
+	return p->ops->processes_by_pid(p, now_ms, collect_stats, out);
+}
+
+int
+pc_probe_stats_for_pids(pc_probe *p, const uint32_t *pids, size_t n, uint64_t now_ms,
+                        pc_snapshot *out)
+{
+	pc_snapshot_reset(out);
+	out->time_ms = now_ms;
+	return p->ops->stats_for_pids(p, pids, n, now_ms, out);
+}

@@ -1,0 +1,71 @@
+/* pc_probe.h: the probe interface, modeled on the Datadog Agent's procutil
+ * Probe: processes_by_pid(now, collect_stats) and stats_for_pids(pids, now).
+ *
+ * A backend (Toolhelp on Windows, /proc on Linux, a scripted one in tests)
+ * embeds struct pc_probe as its first member. It keeps, per process, what
+ * makes the next tick cheap (an open handle or held fds) and what never
+ * changes (exe, command line, user), and releases both as soon as the
+ * process is gone. It knows nothing of the wire. */
+#ifndef PC_PROBE_H
+#define PC_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record/pc_proc.h"
+#include "probe/pc_scrub.h"
+
+/* One tick's records. Their strings are borrowed from the probe and stay
+ * valid until its next call: never pc_proc_clear() them. */
+typedef struct pc_snapshot {
+	pc_proc *procs;
+	size_t   n;
+	size_t   cap;
+	uint64_t time_ms; /* Unix milliseconds when the snapshot was taken */
+} pc_snapshot;
+
+/* Appends a zeroed record; NULL when out of memory. */
+pc_proc *pc_snapshot_add(pc_snapshot *s);
+void     pc_snapshot_reset(pc_snapshot *s);
+void     pc_snapshot_fini(pc_snapshot *s);
+
+typedef struct pc_probe pc_probe;
+
+typedef struct pc_probe_ops {
+	const char *name;
+	int (*open)(pc_probe **out);
+	void (*close)(pc_probe *p);
+	/* Every process on the host. Without collect_stats, only the key and
+	 * the fields that never change (ppid, name, exe, cmdline, user). */
+	int (*processes_by_pid)(pc_probe *p, uint64_t now_ms, bool collect_stats, pc_snapshot *out);
+	/* Counters of the given processes; PIDs that do not exist are left out. */
+	int (*stats_for_pids)(pc_probe *p, const uint32_t *pids, size_t n, uint64_t now_ms,
+	                      pc_snapshot *out);
+} pc_probe_ops;
+
+struct pc_probe {
+	const pc_probe_ops *ops;
+	pc_scrub            scrub; /* applied to command lines as they are read */
+};
+
+/* Sets how command lines are scrubbed (on, with the built-in words, by
+ * default); s->extra is borrowed. Call before the first snapshot. */
+void pc_probe_set_scrub(pc_probe *p, const pc_scrub *s);
+
+/* The Linux probe reads what only /proc/PID/status has (the uid, the peak
+ * RSS and swap) when a process is new and then once in this many ticks;
+ * peak RSS is raised to the current RSS every tick in between. */
+#define PC_PROBE_STATUS_EVERY 16
+
+/* The backends built for this OS, NULL-terminated; the first is the default. */
+extern const pc_probe_ops *const pc_probe_backends[];
+
+/* Opens the backend of that name (NULL: the default). PC_ENOENT if none. */
+int  pc_probe_open(const char *name, pc_probe **out);
+void pc_probe_close(pc_probe *p);
+int  pc_probe_processes_by_pid(pc_probe *p, uint64_t now_ms, bool collect_stats, pc_snapshot *out);
+int  pc_probe_stats_for_pids(pc_probe *p, const uint32_t *pids, size_t n, uint64_t now_ms,
+                             pc_snapshot *out);
+
+#endif

@@ -1,0 +1,35 @@
+/* pc_winproc.h: what both Windows probes read once per new process (image
+ * path, command line, user), and the conversions they share. Windows only. */
+#ifndef PC_WINPROC_H
+#define PC_WINPROC_H
+
+#include <windows.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "probe/pc_scrub.h"
+
+/* FILETIME units (100 ns since 1601) to Unix milliseconds; 0 if earlier. */
+uint64_t pc_win_unix_ms(uint64_t filetime);
+
+/* UTF-16 to a new UTF-8 string; n is the length in WCHARs, or -1. */
+char *pc_win_utf8(const WCHAR *w, int n);
+
+/* DOMAIN\user names, looked up once per SID. */
+typedef struct pc_win_users {
+	struct pc_win_user *users;
+	size_t              n;
+} pc_win_users;
+
+void pc_win_users_fini(pc_win_users *u);
+
+/* Reads through h (opened with PROCESS_QUERY_LIMITED_INFORMATION) the image
+ * path, the command line (scrubbed with s) and the user; what it cannot
+ * read stays NULL. Returns true when all three were read. *user is owned
+ * by u. */
+bool pc_win_statics(pc_win_users *u, const pc_scrub *s, HANDLE h, DWORD pid, char **exe,
+                    char **cmdline, const char **user);
+
+#endif

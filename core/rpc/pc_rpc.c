@@ -1,0 +1,198 @@
+/* pc_rpc.c: request and reply envelopes, dispatch, and the client call. */
+#include "rpc/pc_rpc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/pc_err.h"
+#include "pidcast.pb-c.h"
+
+typedef struct call {
+	int    status;
+	char   message[256];
+	pc_buf payload;
+	int    answered;
+} call;
+
+void
+pc_rpc_fail(void *closure_data, int status, const char *fmt, ...)
+{
+	call   *c = closure_data;
+	va_list ap;
+
+	c->status = status;
+	va_start(ap, fmt);
+	vsnprintf(c->message, sizeof(c->message), fmt, ap);
+	va_end(ap);
+}
+
+static void
+closure(const ProtobufCMessage *msg, void *closure_data)
+{
+	call *c = closure_data;
+
+	c->answered = 1;
+	if (msg == NULL) {
+		if (c->status == PIDCAST__STATUS_CODE__OK) {
+			pc_rpc_fail(c, PIDCAST__STATUS_CODE__INTERNAL, "no reply");
+		}
+		return;
+	}
+	size_t n = protobuf_c_message_get_packed_size(msg);
+	if (pc_buf_reserve(&c->payload, n) != 0) {
+		pc_rpc_fail(c, PIDCAST__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	c->payload.len = protobuf_c_message_pack(msg, (uint8_t *)c->payload.data);
+}
+
+static void
+dispatch(ProtobufCService *svc, const void *req, size_t len, call *c)
+{
+	const ProtobufCMethodDescriptor *m;
+	Pidcast__Request                *r;
+	ProtobufCMessage                *in;
+
+	if (len > PC_RPC_MAX_REQUEST) {
+		pc_rpc_fail(c, PIDCAST__STATUS_CODE__RESOURCE_EXHAUSTED,
+		            "request of %zu bytes, limit %d", len, PC_RPC_MAX_REQUEST);
+		return;
+	}
+	if ((r = pidcast__request__unpack(NULL, len, req)) == NULL) {
+		pc_rpc_fail(c, PIDCAST__STATUS_CODE__INVALID_ARGUMENT, "request does not decode");
+		return;
+	}
+	if (r->method == NULL) {
+		pc_rpc_fail(c, PIDCAST__STATUS_CODE__INVALID_ARGUMENT, "request names no method");
+	} else if ((m = protobuf_c_service_descriptor_get_method_by_name(svc->descriptor,
+	                                                                 r->method)) == NULL) {
+		pc_rpc_fail(c, PIDCAST__STATUS_CODE__UNIMPLEMENTED, "unknown method '%.64s'",
+		            r->method);
+	} else if ((in = protobuf_c_message_unpack(m->input, NULL,
+	                                           r->has_payload ? r->payload.len : 0,
+	                                           r->payload.data)) == NULL) {
+		pc_rpc_fail(c, PIDCAST__STATUS_CODE__INVALID_ARGUMENT,
+		            "%s: payload does not decode", m->name);
+	} else {
+		svc->invoke(svc, (unsigned)(m - svc->descriptor->methods), in, closure, c);
+		if (!c->answered) {
+			closure(NULL, c);
+		}
+		protobuf_c_message_free_unpacked(in, NULL);
+	}
+	pidcast__request__free_unpacked(r, NULL);
+}
+
+int
+pc_rpc_serve(ProtobufCService *svc, const void *req, size_t len, pc_buf *out)
+{
+	call           c     = { 0 };
+	Pidcast__Reply reply = PIDCAST__REPLY__INIT;
+	size_t         n;
+
+	dispatch(svc, req, len, &c);
+	reply.has_status = 1;
+	reply.status     = c.status;
+	if (c.status == PIDCAST__STATUS_CODE__OK) {
+		reply.has_payload  = 1;
+		reply.payload.data = (uint8_t *)c.payload.data;
+		reply.payload.len  = c.payload.len;
+	} else {
+		reply.message = c.message;
+	}
+	n = pidcast__reply__get_packed_size(&reply);
+	pc_buf_reset(out);
+	if (pc_buf_reserve(out, n) == 0) {
+		out->len = pidcast__reply__pack(&reply, (uint8_t *)out->data);
+	}
+	pc_buf_fini(&c.payload);
+	return c.status;
+}
+
+int
+pc_nng_err(int rv)
+{
+	switch (rv) {
+	case 0:
+		return PC_OK;
+	case NNG_ENOMEM:
+		return PC_ENOMEM;
+	case NNG_ETIMEDOUT:
+		return PC_ETIMEDOUT;
+	case NNG_ECONNREFUSED:
+	case NNG_ECONNRESET:
+	case NNG_ECONNABORTED:
+	case NNG_ECLOSED:
+	case NNG_ECONNSHUT:
+		return PC_ECONN;
+	case NNG_EADDRINUSE:
+	case NNG_EADDRINVAL:
+	case NNG_ENOTSUP:
+		return PC_EADDR;
+	case NNG_EMSGSIZE:
+		return PC_ETOOBIG;
+	case NNG_EPERM:
+		return PC_EPERM;
+	default:
+		return PC_ESYS;
+	}
+}
+
+int
+pc_rpc_call(nng_socket req, const char *method, const ProtobufCMessage *in,
+            const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out, int *status,
+            char *msg, size_t msg_cap)
+{
+	Pidcast__Request r   = PIDCAST__REQUEST__INIT;
+	pc_buf           buf = { 0 };
+	Pidcast__Reply  *rep;
+	void            *data;
+	size_t           len;
+	int              rv;
+
+	r.method = (char *)method;
+	if (in != NULL) {
+		size_t n = protobuf_c_message_get_packed_size(in);
+		if (pc_buf_reserve(&buf, n) != 0) {
+			return PC_ENOMEM;
+		}
+		buf.len        = protobuf_c_message_pack(in, (uint8_t *)buf.data);
+		r.has_payload  = 1;
+		r.payload.data = (uint8_t *)buf.data;
+		r.payload.len  = buf.len;
+	}
+	len  = pidcast__request__get_packed_size(&r);
+	data = nng_alloc(len);
+	if (data == NULL) {
+		pc_buf_fini(&buf);
+		return PC_ENOMEM;
+	}
+	pidcast__request__pack(&r, data);
+	pc_buf_fini(&buf);
+	if ((rv = nng_send(req, data, len, NNG_FLAG_ALLOC)) != 0) {
+		nng_free(data, len);
+		return pc_nng_err(rv);
+	}
+	if ((rv = nng_recv(req, &data, &len, NNG_FLAG_ALLOC)) != 0) {
+		return pc_nng_err(rv);
+	}
+	rep = pidcast__reply__unpack(NULL, len, data);
+	nng_free(data, len);
+	if (rep == NULL) {
+		return PC_EPROTO;
+	}
+	*status = rep->has_status ? (int)rep->status : PIDCAST__STATUS_CODE__UNKNOWN;
+	snprintf(msg, msg_cap, "%s", rep->message != NULL ? rep->message : "");
+	rv   = PC_OK;
+	*out = NULL;
+	if (*status == PIDCAST__STATUS_CODE__OK) {
+		*out = protobuf_c_message_unpack(
+		        out_desc, NULL, rep->has_payload ? rep->payload.len : 0, rep->payload.data);
+		if (*out == NULL) {
+			rv = PC_EPROTO;
+		}
+	}
+	pidcast__reply__free_unpacked(rep, NULL);
+	return rv;
+}

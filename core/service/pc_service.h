@@ -1,0 +1,40 @@
+/* pc_service.h: the Agent service of pidcast.proto, answered from one or
+ * more replicas (one for an agent, one a host for the aggregator). Every
+ * method takes the caller's lock, the one that guards the replicas. */
+#ifndef PC_SERVICE_H
+#define PC_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nng/nng.h>
+#include <nng/supplemental/util/platform.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "probe/pc_probe.h"
+#include "stream/pc_replica.h"
+
+/* What only an agent can do; NULL members answer UNIMPLEMENTED. Called
+ * with the lock held. */
+typedef struct pc_service_hooks {
+	void *arg;
+	int (*stats_for_pids)(void *arg, const uint32_t *pids, size_t n, pc_snapshot *out);
+	void (*request_keyframe)(void *arg);
+	/* A host's liveness and its count of dropped updates (the
+	 * aggregator's); NULL: always up, no count. */
+	void (*host_info)(void *arg, const pc_replica *r, bool *up, uint64_t *gaps);
+} pc_service_hooks;
+
+typedef struct pc_service pc_service;
+
+int  pc_service_open(pc_service **out, nng_mtx *lock, const pc_service_hooks *hooks);
+void pc_service_close(pc_service *s);
+
+/* The replicas to answer from; added and removed with the lock held. */
+int  pc_service_add(pc_service *s, pc_replica *r);
+void pc_service_remove(pc_service *s, pc_replica *r);
+
+ProtobufCService *pc_service_base(pc_service *s);
+
+#endif

@@ -1,0 +1,85 @@
+/* pc_replica.h: a subscriber's exact copy of one agent's process table.
+ *
+ * It applies the stream as the reliable pub/sub "clone" pattern wants: a
+ * keyframe replaces the table and sets the sequence; a delta applies only
+ * on top of the sequence just before it. A delta past a gap, or from an
+ * instance the replica is not synced to, is dropped and the replica is
+ * marked out of sync: the caller then fetches a snapshot over RPC (or
+ * waits for the next keyframe) and applies it like a keyframe, dropping
+ * every delta at or below its sequence. It reports each change as an event
+ * and keeps per-process rates over the last update. Not thread-safe.
+ *
+ * An update sent in parts (Update.part of Update.parts) is applied part by
+ * part as the parts arrive, in order and back to back; the replica counts
+ * as synced again once the last one is in. A missing part is a gap.
+ *
+ * A peer may be hostile: the table is bounded in processes and bytes
+ * (entries and their strings). An update that would take it past either
+ * limit is refused before any of it is applied (PC_ETOOBIG), and the
+ * replica is then out of sync. A keyframe counts on its own, since it
+ * replaces the table; while one is applied part by part, the old entries
+ * it does not list are still there, so the table holds at most twice the
+ * limits. */
+#ifndef PC_REPLICA_H
+#define PC_REPLICA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record/pc_proc.h"
+#include "pidcast.pb-c.h"
+
+typedef enum pc_event { PC_EV_NEW, PC_EV_CHANGED, PC_EV_EXIT } pc_event;
+
+/* rec is valid during the call; for an exit it is the last known state. */
+typedef void (*pc_replica_cb)(void *arg, pc_event ev, const pc_proc *rec, pc_mask mask);
+
+/* Default limits of one replica (one host's table). */
+#define PC_REPLICA_MAX_PROCS (1u << 20)
+#define PC_REPLICA_MAX_BYTES ((size_t)512 << 20)
+
+typedef enum pc_apply {
+	PC_APPLIED,   /* applied: the replica is at the update's sequence */
+	PC_PART,      /* a part applied; the update is complete with its last part */
+	PC_STALE,     /* at or below the replica's sequence: dropped */
+	PC_GAP,       /* a delta that skips sequence numbers: dropped, resync */
+	PC_NEED_SYNC, /* a delta while not synced, or from another instance */
+} pc_apply;
+
+typedef struct pc_replica pc_replica;
+
+int  pc_replica_open(pc_replica **out);
+void pc_replica_close(pc_replica *r);
+
+/* Sets the limits (0: the default). */
+void pc_replica_set_limits(pc_replica *r, size_t max_procs, size_t max_bytes);
+/* What the table costs now, counted against max_bytes. */
+size_t pc_replica_bytes(const pc_replica *r);
+
+/* Applies one update. Returns PC_OK with *res set, PC_EPROTO for an update
+ * without its header, PC_ETOOBIG for one over the limits (nothing of it
+ * applied), PC_ENOMEM; after the last two the replica is out of sync. */
+int pc_replica_apply(pc_replica *r, const Pidcast__Update *u, pc_replica_cb cb, void *arg,
+                     pc_apply *res);
+
+/* Forgets the sync state (not the table): the next delta asks for a resync. */
+void pc_replica_desync(pc_replica *r);
+
+bool        pc_replica_synced(const pc_replica *r);
+uint64_t    pc_replica_seq(const pc_replica *r);
+uint64_t    pc_replica_instance(const pc_replica *r);
+const char *pc_replica_host(const pc_replica *r); /* "" before the first update */
+uint64_t    pc_replica_time_ms(const pc_replica *r);
+uint32_t    pc_replica_interval_ms(const pc_replica *r);
+
+size_t         pc_replica_count(const pc_replica *r);
+const pc_proc *pc_replica_get(const pc_replica *r, uint32_t pid);
+/* Iteration, as pc_idmap_next(). */
+const pc_proc *pc_replica_next(const pc_replica *r, size_t *cursor);
+
+/* CPU in percent of one core and I/O bytes (read + write) a second, over
+ * the last update; 0 for a process that did not change in it. */
+void pc_replica_rates(const pc_replica *r, const pc_proc *rec, double *cpu_pct, double *io_bps);
+
+#endif
