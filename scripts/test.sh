@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing, checks the format, then builds
+# Runs every test: installs what is missing, checks the format and that
+# core/ includes only downward (scripts/check-layers.sh), then builds
 # and runs the suites natively (with valgrind), with ASan+UBSan, the
 # libFuzzer targets for a bounded time (PC_FUZZ_SECONDS, default 30 each),
 # and the Windows .exe files under Wine. Prints a summary; non-zero on any
@@ -17,7 +18,7 @@ for a in "$@"; do
 	--no-asan) want_asan=0 ;;
 	-h | --help)
 		echo "usage: scripts/test.sh [--no-windows] [--no-asan]"
-		echo "  deps, format check, native build and tests (also under valgrind),"
+		echo "  deps, format and layer checks, native build and tests (also under valgrind),"
 		echo "  ASan+UBSan build and tests, libFuzzer targets (PC_FUZZ_SECONDS each,"
 		echo "  default 30; skipped with --no-asan), Windows build and tests under Wine."
 		exit 0
@@ -85,6 +86,7 @@ else
 	stage deps scripts/deps.sh --native || { echo "deps failed: nothing else can run"; exit 1; }
 fi
 stage format scripts/check-format.sh
+stage layers scripts/check-layers.sh
 stage native build_and_test build -DPC_VALGRIND=ON
 if [ "$want_asan" -eq 1 ]; then
 	stage asan build_and_test build-asan -DPC_SANITIZE=ON -DCMAKE_C_COMPILER=clang

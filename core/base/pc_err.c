@@ -1,5 +1,7 @@
-/* pc_err.c: messages for pidcast's error codes. */
+/* pc_err.c: messages for pidcast's error codes, and NNG's errors as ours. */
 #include "base/pc_err.h"
+
+#include <nng/nng.h>
 
 const char *
 pc_strerror(int err)
@@ -33,4 +35,33 @@ pc_strerror(int err)
 		return "already exists";
 	}
 	return "unknown error";
+}
+
+int
+pc_nng_err(int rv)
+{
+	switch (rv) {
+	case 0:
+		return PC_OK;
+	case NNG_ENOMEM:
+		return PC_ENOMEM;
+	case NNG_ETIMEDOUT:
+		return PC_ETIMEDOUT;
+	case NNG_ECONNREFUSED:
+	case NNG_ECONNRESET:
+	case NNG_ECONNABORTED:
+	case NNG_ECLOSED:
+	case NNG_ECONNSHUT:
+		return PC_ECONN;
+	case NNG_EADDRINUSE:
+	case NNG_EADDRINVAL:
+	case NNG_ENOTSUP:
+		return PC_EADDR;
+	case NNG_EMSGSIZE:
+		return PC_ETOOBIG;
+	case NNG_EPERM:
+		return PC_EPERM;
+	default:
+		return PC_ESYS;
+	}
 }

@@ -22,4 +22,7 @@ enum pc_err {
 
 const char *pc_strerror(int err);
 
+/* NNG's error (an nng_err value) as a pc_err code. */
+int pc_nng_err(int nng_rv);
+
 #endif

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "base/pc_err.h"
-#include "rpc/pc_rpc.h"
 
 /* NNG_ENOTSUP from creating an endpoint is a scheme this build lacks. */
 static int

@@ -1,4 +1,4 @@
-/* pc_platform_posix.c: clocks and probe backends for Linux. */
+/* pc_platform_posix.c: clocks, host name and stop requests for Linux. */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
 #include <string.h>
@@ -7,11 +7,6 @@
 
 #include "base/pc_err.h"
 #include "platform/pc_platform.h"
-#include "probe/pc_probe.h"
-
-extern const pc_probe_ops pc_probe_procfs_ops;
-
-const pc_probe_ops *const pc_probe_backends[] = { &pc_probe_procfs_ops, NULL };
 
 static uint64_t
 ms(const struct timespec *ts)

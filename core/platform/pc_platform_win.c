@@ -1,4 +1,4 @@
-/* pc_platform_win.c: clocks and probe backends for Windows. */
+/* pc_platform_win.c: clocks, host name and stop requests for Windows. */
 #include <windows.h>
 
 #include <io.h>
@@ -6,15 +6,6 @@
 
 #include "base/pc_err.h"
 #include "platform/pc_platform.h"
-#include "probe/pc_probe.h"
-
-extern const pc_probe_ops pc_probe_ntqsi_ops;
-extern const pc_probe_ops pc_probe_toolhelp_ops;
-
-/* The default first: one NtQuerySystemInformation call a tick is several
- * times cheaper than Toolhelp plus calls per process (tests/bench). */
-const pc_probe_ops *const pc_probe_backends[] = { &pc_probe_ntqsi_ops, &pc_probe_toolhelp_ops,
-	                                          NULL };
 
 /* FILETIME counts 100 ns since 1601-01-01; Unix time starts 11644473600 s later. */
 #define EPOCH_DIFF_100NS 116444736000000000ULL

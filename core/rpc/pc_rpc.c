@@ -111,35 +111,6 @@ pc_rpc_serve(ProtobufCService *svc, const void *req, size_t len, pc_buf *out)
 }
 
 int
-pc_nng_err(int rv)
-{
-	switch (rv) {
-	case 0:
-		return PC_OK;
-	case NNG_ENOMEM:
-		return PC_ENOMEM;
-	case NNG_ETIMEDOUT:
-		return PC_ETIMEDOUT;
-	case NNG_ECONNREFUSED:
-	case NNG_ECONNRESET:
-	case NNG_ECONNABORTED:
-	case NNG_ECLOSED:
-	case NNG_ECONNSHUT:
-		return PC_ECONN;
-	case NNG_EADDRINUSE:
-	case NNG_EADDRINVAL:
-	case NNG_ENOTSUP:
-		return PC_EADDR;
-	case NNG_EMSGSIZE:
-		return PC_ETOOBIG;
-	case NNG_EPERM:
-		return PC_EPERM;
-	default:
-		return PC_ESYS;
-	}
-}
-
-int
 pc_rpc_call(nng_socket req, const char *method, const ProtobufCMessage *in,
             const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out, int *status,
             char *msg, size_t msg_cap)

@@ -45,7 +45,4 @@ int pc_rpc_call(nng_socket req, const char *method, const ProtobufCMessage *in,
                 const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out, int *status,
                 char *msg, size_t msg_cap);
 
-/* NNG's error as a pc_err code. */
-int pc_nng_err(int nng_rv);
-
 #endif
