@@ -48,10 +48,10 @@ on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
 }
 
 static int
-listen_on(pc_agent *a, nng_socket s, const char *url, const char *what)
+listen_on(pc_agent *a, nng_socket s, const char *url, const char *what, char *bound)
 {
 	char msg[200];
-	int  rv = pc_listen(s, url, a->opts.ipc_mode, &a->opts.tls, msg, sizeof(msg));
+	int  rv = pc_listen(s, url, a->opts.ipc_mode, &a->opts.tls, bound, msg, sizeof(msg));
 
 	return rv == PC_OK ? PC_OK : fail(a, rv, what, msg);
 }
@@ -94,8 +94,8 @@ pc_agent_start(pc_agent *a, const pc_agent_opts *o)
 	 * most that many messages, shared with the other subscribers. */
 	nng_socket_set_int(a->pub, NNG_OPT_SENDBUF, PC_PUB_QUEUE);
 	nng_pipe_notify(a->pub, NNG_PIPE_EV_ADD_POST, on_pipe, a);
-	if ((rv = listen_on(a, a->pub, o->publish_url, "publish")) != PC_OK ||
-	    (rv = listen_on(a, a->rep, o->rpc_url, "rpc")) != PC_OK) {
+	if ((rv = listen_on(a, a->pub, o->publish_url, "publish", a->pub_bound)) != PC_OK ||
+	    (rv = listen_on(a, a->rep, o->rpc_url, "rpc", a->rpc_bound)) != PC_OK) {
 		return rv;
 	}
 	/* The aggregator may be down or not up yet: the dial retries in the

@@ -14,6 +14,7 @@
 #include "stream/pc_replica.h"
 #include "rpc/pc_rpc.h"
 #include "service/pc_service.h"
+#include "net/pc_net.h"
 #include "net/pc_tls.h"
 #include "wire/pc_update.h"
 
@@ -53,6 +54,8 @@ typedef struct pc_agent {
 	pc_snapshot    snap;
 	pc_delta       delta;
 	pc_encoder     enc;
+	char           pub_bound[PC_URL_MAX]; /* the URLs as bound (port 0: the OS's) */
+	char           rpc_bound[PC_URL_MAX];
 	char           err[256]; /* what failed, for the caller to print */
 } pc_agent;
 

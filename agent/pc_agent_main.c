@@ -11,6 +11,7 @@
 #include "base/pc_err.h"
 #include "base/pc_exit_guard.h"
 #include "wire/pc_json.h"
+#include "net/pc_bound.h"
 #include "net/pc_net.h"
 #include "base/pc_parse.h"
 #include "platform/pc_platform.h"
@@ -33,6 +34,9 @@ usage(FILE *out)
 	        "options:\n"
 	        "  --publish URL      where subscribers connect (default %s)\n"
 	        "  --rpc URL          where queries are answered (default %s)\n"
+	        "  --bound-file FILE  once listening, write there the URLs as bound, one\n"
+	        "                     'publish URL' and 'rpc URL' line (port 0 in a URL\n"
+	        "                     lets the OS pick a free port; this tells which)\n"
 	        "  --interval TIME    tick period: 1s, 250ms, 0.5 (seconds) (default 1s)\n"
 	        "  --keyframe N       a full keyframe every N ticks (default 30)\n"
 	        "  --host NAME        host name in the stream (default: this host's)\n"
@@ -124,6 +128,7 @@ bad_value(const char *opt, const char *val)
 /* What the agent's loop needs, also when the service manager runs it. */
 typedef struct run_args {
 	const pc_agent_opts *o;
+	const char          *bound_file; /* NULL: none */
 	uint64_t             ticks;
 	int                  rv; /* what run() returned */
 } run_args;
@@ -142,9 +147,18 @@ run(void *arg)
 		pc_agent_stop(&a);
 		return r->rv = rv;
 	}
+	if (r->bound_file != NULL) {
+		pc_bound_entry e[] = { { "publish", a.pub_bound }, { "rpc", a.rpc_bound } };
+		if ((rv = pc_bound_write(r->bound_file, e, 2)) != PC_OK) {
+			fprintf(stderr, "pidcast-agent: cannot write --bound-file %s: %s\n",
+			        r->bound_file, pc_strerror(rv));
+			pc_agent_stop(&a);
+			return r->rv = rv;
+		}
+	}
 	pc_svcmgr_running();
 	fprintf(stderr, "pidcast-agent: host %s, publishing on %s, rpc on %s, every %u ms\n",
-	        a.host, r->o->publish_url, r->o->rpc_url, r->o->interval_ms);
+	        a.host, a.pub_bound, a.rpc_bound, r->o->interval_ms);
 	rv = pc_agent_run(&a, pc_stop_requested, r->ticks);
 	if (rv != PC_OK) {
 		fprintf(stderr, "pidcast-agent: %s\n", a.err);
@@ -210,6 +224,7 @@ main(int argc, char **argv)
 		OPT_PROBE,
 		OPT_PUBLISH,
 		OPT_RPC,
+		OPT_BOUND_FILE,
 		OPT_INTERVAL,
 		OPT_KEYFRAME,
 		OPT_HOST,
@@ -232,6 +247,7 @@ main(int argc, char **argv)
 		{ "probe", required_argument, NULL, OPT_PROBE },
 		{ "publish", required_argument, NULL, OPT_PUBLISH },
 		{ "rpc", required_argument, NULL, OPT_RPC },
+		{ "bound-file", required_argument, NULL, OPT_BOUND_FILE },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "keyframe", required_argument, NULL, OPT_KEYFRAME },
 		{ "host", required_argument, NULL, OPT_HOST },
@@ -287,6 +303,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_RPC:
 			o.rpc_url = optarg;
+			break;
+		case OPT_BOUND_FILE:
+			r.bound_file = optarg;
 			break;
 		case OPT_INTERVAL:
 			if ((o.interval_ms = pc_parse_ms(optarg)) == 0) {

@@ -61,6 +61,27 @@ http_metrics(nng_aio *aio)
 	nng_aio_finish(aio, 0);
 }
 
+/* The metrics URL as bound: with the port the OS chose for port 0. */
+static void
+bound_http(pc_agg *g, const char *url)
+{
+	nng_sockaddr   sa;
+	const uint8_t *p = NULL; /* the port, in network byte order */
+
+	snprintf(g->metrics_bound, sizeof(g->metrics_bound), "%s", url);
+	if (nng_http_server_get_addr(g->http, &sa) != 0) {
+		return;
+	}
+	if (sa.s_family == NNG_AF_INET) {
+		p = (const uint8_t *)&sa.s_in.sa_port;
+	} else if (sa.s_family == NNG_AF_INET6) {
+		p = (const uint8_t *)&sa.s_in6.sa_port;
+	}
+	if (p != NULL) {
+		pc_url_with_port(url, (unsigned)p[0] << 8 | p[1], g->metrics_bound);
+	}
+}
+
 static int
 start_http(pc_agg *g, const char *url)
 {
@@ -100,6 +121,7 @@ start_http(pc_agg *g, const char *url)
 	if ((rv = nng_http_server_start(g->http)) != 0) {
 		return fail(g, PC_EADDR, "cannot serve metrics on %s: %s", url, nng_strerror(rv));
 	}
+	bound_http(g, url);
 	return PC_OK;
 }
 
@@ -124,8 +146,9 @@ pc_agg_start(pc_agg *g, const pc_agg_opts *o)
 		return fail(g, pc_nng_err(rv), "sockets: %s%s", nng_strerror(rv), "");
 	}
 	nng_socket_set_size(g->rep, NNG_OPT_RECVMAXSZ, PC_RPC_MAX_RECV);
-	if (o->listen != NULL && (rv = pc_listen(g->sub, o->listen, o->ipc_mode, &o->tls, g->err,
-	                                         sizeof(g->err))) != PC_OK) {
+	if (o->listen != NULL &&
+	    (rv = pc_listen(g->sub, o->listen, o->ipc_mode, &o->tls, g->listen_bound, g->err,
+	                    sizeof(g->err))) != PC_OK) {
 		return rv;
 	}
 	for (int i = 0; i < o->n_agents; i++) {
@@ -134,8 +157,8 @@ pc_agg_start(pc_agg *g, const pc_agg_opts *o)
 			return rv;
 		}
 	}
-	if ((rv = pc_listen(g->rep, o->rpc, o->ipc_mode, &o->tls, g->err, sizeof(g->err))) !=
-	    PC_OK) {
+	if ((rv = pc_listen(g->rep, o->rpc, o->ipc_mode, &o->tls, g->rpc_bound, g->err,
+	                    sizeof(g->err))) != PC_OK) {
 		return rv;
 	}
 	if ((rv = pc_rpc_server_start(g->rep, pc_service_base(g->svc), RPC_WORKERS, &g->rpc)) !=

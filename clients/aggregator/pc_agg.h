@@ -15,6 +15,7 @@
 #include "stream/pc_replica.h"
 #include "wire/pc_update.h"
 #include "rpc/pc_rpc.h"
+#include "net/pc_net.h"
 #include "service/pc_service.h"
 #include "net/pc_tls.h"
 
@@ -79,6 +80,9 @@ typedef struct pc_agg {
 	pc_rpc_server   *rpc;
 	nng_http_server *http;
 	nng_url         *http_url;
+	char             listen_bound[PC_URL_MAX]; /* the URLs as bound (port 0: the OS's) */
+	char             rpc_bound[PC_URL_MAX];
+	char             metrics_bound[PC_URL_MAX];
 	char             err[256];
 } pc_agg;
 

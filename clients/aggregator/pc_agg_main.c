@@ -7,6 +7,7 @@
 #include "pc_agg.h"
 #include "base/pc_err.h"
 #include "base/pc_exit_guard.h"
+#include "net/pc_bound.h"
 #include "net/pc_net.h"
 #include "base/pc_parse.h"
 #include "platform/pc_platform.h"
@@ -31,6 +32,9 @@ usage(FILE *out)
 	        "  --metrics URL      Prometheus page (default %s;\n"
 	        "                     'none' to disable; https:// takes the TLS options\n"
 	        "                     below, as the other listeners do)\n"
+	        "  --bound-file FILE  once listening, write there the URLs as bound: a\n"
+	        "                     'listen', 'rpc' and 'metrics' line each (port 0 in a\n"
+	        "                     URL lets the OS pick a free port; this tells which)\n"
 	        "  --down-after N     a host silent for N of its intervals is down (default 3)\n"
 	        "  --group-by KEY     process groups in metrics: name, user or exe (default name)\n"
 	        "  --recv-max BYTES   largest update taken from an agent (default 67108864)\n"
@@ -62,7 +66,8 @@ main(int argc, char **argv)
 		OPT_PIDS,
 		OPT_RECV_MAX,
 		OPT_IPC_MODE,
-		OPT_MAX_HOSTS
+		OPT_MAX_HOSTS,
+		OPT_BOUND_FILE
 	};
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
@@ -75,6 +80,7 @@ main(int argc, char **argv)
 		{ "recv-max", required_argument, NULL, OPT_RECV_MAX },
 		{ "ipc-mode", required_argument, NULL, OPT_IPC_MODE },
 		{ "max-hosts", required_argument, NULL, OPT_MAX_HOSTS },
+		{ "bound-file", required_argument, NULL, OPT_BOUND_FILE },
 		PC_TLS_OPTIONS,
 		PC_TLS_LISTEN_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
@@ -89,10 +95,11 @@ main(int argc, char **argv)
 		       .metrics    = PC_AGG_DEFAULT_METRICS,
 		       .down_after = 3,
 	};
-	pc_agg g;
-	pc_buf log = { 0 };
-	char  *end;
-	int    c, rv;
+	pc_agg      g;
+	pc_buf      log        = { 0 };
+	const char *bound_file = NULL;
+	char       *end;
+	int         c, rv;
 
 	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
 		if (pc_tls_arg(&o.tls, c, optarg)) {
@@ -167,6 +174,9 @@ main(int argc, char **argv)
 		case OPT_PIDS:
 			o.pid_include = optarg;
 			break;
+		case OPT_BOUND_FILE:
+			bound_file = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -188,8 +198,26 @@ main(int argc, char **argv)
 		pc_agg_stop(&g);
 		return 1;
 	}
+	if (bound_file != NULL) {
+		pc_bound_entry e[3];
+		size_t         n = 0;
+		if (o.listen != NULL) {
+			e[n++] = (pc_bound_entry){ "listen", g.listen_bound };
+		}
+		e[n++] = (pc_bound_entry){ "rpc", g.rpc_bound };
+		if (o.metrics != NULL) {
+			e[n++] = (pc_bound_entry){ "metrics", g.metrics_bound };
+		}
+		if ((rv = pc_bound_write(bound_file, e, n)) != PC_OK) {
+			fprintf(stderr, "pidcast-aggregator: cannot write --bound-file %s: %s\n",
+			        bound_file, pc_strerror(rv));
+			pc_agg_stop(&g);
+			return 1;
+		}
+	}
 	fprintf(stderr, "pidcast-aggregator: agents on %s, rpc on %s, metrics on %s\n",
-	        o.listen ? o.listen : "(dial only)", o.rpc, o.metrics ? o.metrics : "(off)");
+	        o.listen ? g.listen_bound : "(dial only)", g.rpc_bound,
+	        o.metrics ? g.metrics_bound : "(off)");
 	while (!pc_stop_requested()) {
 		pc_buf_reset(&log);
 		if ((rv = pc_agg_poll(&g, 100, &log)) != PC_OK) {

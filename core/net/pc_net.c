@@ -2,6 +2,7 @@
  * endpoint. */
 #include "net/pc_net.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,7 +21,38 @@ no_scheme(const char *url, const char *what, int rv, char *err, size_t cap)
 }
 
 int
-pc_listen(nng_socket s, const char *url, int ipc_mode, const pc_tls *tls, char *err, size_t cap)
+pc_url_with_port(const char *url, unsigned port, char *out)
+{
+	nng_url *u;
+	bool     v6;
+	int      n;
+
+	if (nng_url_parse(&u, url) != 0) {
+		return PC_EADDR;
+	}
+	v6 = strchr(u->u_hostname, ':') != NULL;
+	n = snprintf(out, PC_URL_MAX, "%s://%s%s%s:%u%s", u->u_scheme, v6 ? "[" : "", u->u_hostname,
+	             v6 ? "]" : "", port, u->u_requri);
+	nng_url_free(u);
+	return n > 0 && n < PC_URL_MAX ? PC_OK : PC_EADDR;
+}
+
+/* The URL l is bound to: url itself, but with the port the OS chose for a
+ * tcp:// or tls+tcp:// listener. */
+static void
+bound_url(nng_listener l, const char *url, char *bound)
+{
+	int port;
+
+	if (nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) != 0 ||
+	    pc_url_with_port(url, (unsigned)port, bound) != PC_OK) {
+		snprintf(bound, PC_URL_MAX, "%s", url);
+	}
+}
+
+int
+pc_listen(nng_socket s, const char *url, int ipc_mode, const pc_tls *tls, char *bound, char *err,
+          size_t cap)
 {
 	nng_listener    l;
 	nng_tls_config *cfg;
@@ -56,6 +88,9 @@ pc_listen(nng_socket s, const char *url, int ipc_mode, const pc_tls *tls, char *
 		nng_listener_close(l);
 		snprintf(err, cap, "cannot listen on %s: %s", url, nng_strerror(rv));
 		return PC_EADDR;
+	}
+	if (bound != NULL) {
+		bound_url(l, url, bound);
 	}
 	return PC_OK;
 }

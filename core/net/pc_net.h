@@ -22,13 +22,23 @@
 /* Default mode of ipc:// sockets: read and write for the owner only. */
 #define PC_IPC_MODE 0600
 
+/* The longest URL pidcast prints or writes for a listener. */
+#define PC_URL_MAX 256
+
 /* Listens on url. An ipc:// socket file gets ipc_mode (where the OS has
  * modes: POSIX; Windows named pipes keep their default security); a
  * tls+tcp:// one gets tls (see pc_tls.h; NULL: no files, an error for
- * TLS). On failure err says why, for the caller to print; returns a pc_err
- * code. */
-int pc_listen(nng_socket s, const char *url, int ipc_mode, const pc_tls *tls, char *err,
-              size_t cap);
+ * TLS). bound (PC_URL_MAX bytes, or NULL) gets the URL as bound: for
+ * tcp:// and tls+tcp:// with port 0 the port the OS chose, so that a test or
+ * a user can let the OS pick a free port and still learn it. On failure err
+ * says why, for the caller to print; returns a pc_err code. */
+int pc_listen(nng_socket s, const char *url, int ipc_mode, const pc_tls *tls, char *bound,
+              char *err, size_t cap);
+
+/* url with its port replaced by port (url parsed by NNG; IPv6 hosts keep
+ * their brackets), into out (PC_URL_MAX bytes). PC_OK, or PC_EADDR for a URL
+ * NNG cannot parse. For the HTTP server, whose port NNG reports apart. */
+int pc_url_with_port(const char *url, unsigned port, char *out);
 
 /* Dials url in the background (the peer may come later; NNG retries), with
  * tls for tls+tcp://. Fails at once only on what retrying cannot fix: a bad
