@@ -36,6 +36,7 @@ echo "promtool check metrics: ok"
 cat >"$tmp/prometheus.yml" <<YML
 global:
   scrape_interval: 1s
+  scrape_timeout: 1s
 scrape_configs:
   - job_name: pidcast
     static_configs:
@@ -52,13 +53,20 @@ for _ in $(seq 300); do
 done
 [ -n "$prom" ] || { echo "FAIL: Prometheus did not say where it listens"; tail -n 5 "$tmp/prom.log"; exit 1; }
 api=http://$prom/api/v1/query
-for _ in $(seq 150); do
+# A scrape a second; on a loaded machine the first ones may time out
+# (Prometheus bounds a scrape by its interval), so wait up to a minute.
+for _ in $(seq 300); do
 	curl -sf "$api" --data-urlencode 'query=pidcast_host_up{host="promhost"}' >"$tmp/q" 2>/dev/null &&
 		grep -q '"value":\[[0-9.]*,"1"\]' "$tmp/q" && break
 	sleep 0.2
 done
-grep -q '"value":\[[0-9.]*,"1"\]' "$tmp/q" 2>/dev/null ||
-	{ echo "FAIL: Prometheus has no pidcast_host_up for promhost"; tail -n 5 "$tmp/prom.log"; cat "$tmp/q"; exit 1; }
+grep -q '"value":\[[0-9.]*,"1"\]' "$tmp/q" 2>/dev/null || {
+	echo "FAIL: Prometheus has no pidcast_host_up for promhost"
+	tail -n 5 "$tmp/prom.log"
+	cat "$tmp/q"
+	echo "targets: $(curl -s "http://$prom/api/v1/targets")"
+	exit 1
+}
 echo "prometheus query pidcast_host_up: $(cat "$tmp/q")"
 curl -sf "$api" --data-urlencode 'query=pidcast_group_processes{host="promhost",group="pidcast-agent"}' >"$tmp/q2"
 grep -q '"result":\[{' "$tmp/q2" || { echo "FAIL: no group series in Prometheus"; cat "$tmp/q2"; exit 1; }
