@@ -73,8 +73,9 @@ pc_agent_start(pc_agent *a, const pc_agent_opts *o)
 	}
 	/* A new instance id at every start tells subscribers to resync. */
 	a->instance = ((uint64_t)nng_random() << 32) | nng_random();
-	if ((rv = pc_probe_open(o->probe, &a->probe)) != PC_OK) {
-		return fail(a, rv, "probe", pc_strerror(rv));
+	if ((rv = pc_probe_open_why(o->probe, &a->probe, a->probe_why, sizeof(a->probe_why))) !=
+	    PC_OK) {
+		return fail(a, rv, "probe", a->probe_why[0] ? a->probe_why : pc_strerror(rv));
 	}
 	pc_probe_set_scrub(a->probe, &o->scrub);
 	if ((rv = pc_cache_open(&a->cache, &o->deadband)) != PC_OK ||

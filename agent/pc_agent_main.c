@@ -88,10 +88,16 @@ print_once(const char *probe_name, const pc_scrub *scrub)
 	pc_buf      line  = { 0 };
 	int         rv;
 
-	if ((rv = pc_probe_open(probe_name, &probe)) != PC_OK) {
+	char why[512];
+
+	if ((rv = pc_probe_open_why(probe_name, &probe, why, sizeof(why))) != PC_OK) {
 		fprintf(stderr, "pidcast-agent: cannot open probe '%s': %s\n",
-		        probe_name ? probe_name : pc_probe_backends[0]->name, pc_strerror(rv));
+		        probe_name ? probe_name : pc_probe_backends[0]->name,
+		        why[0] ? why : pc_strerror(rv));
 		return 1;
+	}
+	if (why[0] != '\0') {
+		fprintf(stderr, "pidcast-agent: probe %s (%s)\n", probe->ops->name, why);
 	}
 	pc_probe_set_scrub(probe, scrub);
 	rv = pc_probe_processes_by_pid(probe, pc_clock_realtime_ms(), true, &snap);
@@ -157,8 +163,12 @@ run(void *arg)
 		}
 	}
 	pc_svcmgr_running();
-	fprintf(stderr, "pidcast-agent: host %s, publishing on %s, rpc on %s, every %u ms\n",
-	        a.host, a.pub_bound, a.rpc_bound, r->o->interval_ms);
+	if (a.probe_why[0] != '\0') {
+		fprintf(stderr, "pidcast-agent: probe %s (%s)\n", a.probe->ops->name, a.probe_why);
+	}
+	fprintf(stderr,
+	        "pidcast-agent: host %s, probe %s, publishing on %s, rpc on %s, every %u ms\n",
+	        a.host, a.probe->ops->name, a.pub_bound, a.rpc_bound, r->o->interval_ms);
 	rv = pc_agent_run(&a, pc_stop_requested, r->ticks);
 	if (rv != PC_OK) {
 		fprintf(stderr, "pidcast-agent: %s\n", a.err);

@@ -320,8 +320,10 @@ ntqsi_close(pc_probe *base)
 }
 
 static int
-ntqsi_open(pc_probe **out)
+ntqsi_open(pc_probe **out, char *why, size_t cap)
 {
+	(void)why;
+	(void)cap;
 	ntqsi *t = calloc(1, sizeof(*t));
 
 	if (t == NULL) {

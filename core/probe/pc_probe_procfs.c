@@ -609,8 +609,10 @@ fd_budget(void)
 }
 
 static int
-procfs_open(pc_probe **out)
+procfs_open(pc_probe **out, char *why, size_t cap)
 {
+	(void)why;
+	(void)cap;
 	procfs *p = calloc(1, sizeof(*p));
 
 	if (p == NULL) {

@@ -316,8 +316,10 @@ toolhelp_close(pc_probe *base)
 }
 
 static int
-toolhelp_open(pc_probe **out)
+toolhelp_open(pc_probe **out, char *why, size_t cap)
 {
+	(void)why;
+	(void)cap;
 	toolhelp *t = calloc(1, sizeof(*t));
 
 	if (t == NULL) {

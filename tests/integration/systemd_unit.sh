@@ -79,10 +79,20 @@ echo "sandboxed ExecStart --once: $n processes, root's sleep ($target) read in f
 
 # The control: the same user without the capabilities cannot, so the
 # check above is the capabilities' doing.
-"${nocaps[@]}" "${cmd[@]}" --once --json >"$tmp/nocaps.json" 2>/dev/null
+"${nocaps[@]}" "${cmd[@]}" --once --json >"$tmp/nocaps.json" 2>"$tmp/nocaps.err"
 grep -q '"partial":true' <<<"$(record "$tmp/nocaps.json")" ||
 	{ echo "FAIL: without capabilities the record is not partial: the check proves nothing"; exit 1; }
 echo "without the unit's capabilities: root's sleep is partial (as it must be)"
+# ...and the probe falls back to /proc, saying why, in one line.
+grep -q '^pidcast-agent: probe procfs (bpf: not permitted to load BPF programs' "$tmp/nocaps.err" ||
+	{ echo "FAIL: no fallback line without CAP_BPF: $(cat "$tmp/nocaps.err")"; exit 1; }
+[ "$(wc -l <"$tmp/nocaps.err")" -eq 1 ] || { echo "FAIL: more than one line: $(cat "$tmp/nocaps.err")"; exit 1; }
+echo "without CAP_BPF and CAP_PERFMON: $(cat "$tmp/nocaps.err")"
+"${nocaps[@]}" "${cmd[@]}" --probe bpf --once --json >/dev/null 2>"$tmp/insist.err" &&
+	{ echo "FAIL: --probe bpf ran without CAP_BPF"; exit 1; }
+grep -q "cannot open probe 'bpf': not permitted" "$tmp/insist.err" ||
+	{ echo "FAIL: unclear --probe bpf error: $(cat "$tmp/insist.err")"; exit 1; }
+echo "--probe bpf insists: $(cat "$tmp/insist.err")"
 
 # On Linux the Windows service flags point to this unit.
 for flag in --install-service --uninstall-service; do
@@ -126,7 +136,8 @@ done
 grep -q '"partial":false' "$tmp/get" || { echo "FAIL: query got $(cat "$tmp/get")"; exit 1; }
 wait "$agent_pid" || { echo "FAIL: the traced agent exited $?"; cat "$tmp/agent.err"; exit 1; }
 grep -q "\"pid\":$target," "$tmp/events" || { echo "FAIL: the subscriber saw nothing"; exit 1; }
-echo "sandboxed agent under strace: query and stream answered"
+grep -q 'probe bpf,' "$tmp/agent.err" || { echo "FAIL: the unit's agent is not on bpf: $(cat "$tmp/agent.err")"; exit 1; }
+echo "sandboxed agent under strace: probe bpf, query and stream answered"
 
 # expand GROUP...: the system calls of systemd's @groups, recursively.
 expand() {
@@ -138,16 +149,23 @@ expand() {
 		esac
 	done
 }
-allow=() deny=()
+# The lines in order, as systemd merges them: a plain one adds its calls
+# to the allowed set, a ~ one removes them.
+: >"$tmp/allowed"
 while read -r line; do
 	case "$line" in
-	~*) read -r -a w <<<"${line#\~}" && deny+=("${w[@]}") ;;
-	*) read -r -a w <<<"$line" && allow+=("${w[@]}") ;;
+	~*)
+		read -r -a w <<<"${line#\~}"
+		expand "${w[@]}" | sort -u >"$tmp/deny"
+		comm -23 "$tmp/allowed" "$tmp/deny" >"$tmp/next"
+		;;
+	*)
+		read -r -a w <<<"$line"
+		expand "${w[@]}" | sort -u | sort -u - "$tmp/allowed" >"$tmp/next"
+		;;
 	esac
+	mv "$tmp/next" "$tmp/allowed"
 done < <(sed -n 's/^SystemCallFilter=//p' "$tmp/pidcast-agent.service")
-expand "${allow[@]}" | sort -u >"$tmp/allow"
-expand "${deny[@]}" | sort -u >"$tmp/deny"
-comm -23 "$tmp/allow" "$tmp/deny" >"$tmp/allowed"
 # strace lines: "PID name(args) = ret"; resumed and signal lines have no name(.
 sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$tmp/trace/log" | sort -u >"$tmp/used"
 # The one execve is strace starting the agent, before any filter applies.

@@ -59,7 +59,8 @@ churn_under(const char *probe)
 	 * more so that the agent reads it: counted, not timed, since Wine on
 	 * a loaded machine starts a process in a second or more. */
 	uint64_t t0 = pc_clock_mono_us();
-	for (int k = 0; started < CHURN && pc_clock_mono_us() - t0 < 90000000u; k = (k + 1) % LIVE) {
+	for (int k = 0; started < CHURN && pc_clock_mono_us() - t0 < 90000000u;
+	     k     = (k + 1) % LIVE) {
 		if (alive[k] != NULL) {
 			assert_int_equal(pc_child_wait(alive[k]), 0);
 		}
