@@ -21,6 +21,7 @@
 
 #include "base/pc_err.h"
 #include "base/pc_idmap.h"
+#include "base/pc_utf8.h"
 #include "probe/pc_probe.h"
 
 extern const pc_probe_ops pc_probe_procfs_ops;
@@ -197,8 +198,9 @@ next_u64(char **s, uint64_t *v)
 	return true;
 }
 
-/* Parses stat in p->buf; the name goes to name. The comm field may hold
- * spaces and parentheses, so it ends at the last ')'. */
+/* Parses stat in p->buf; the name goes to name, as valid UTF-8: the
+ * kernel cuts comm at 15 bytes, inside a character if it must. The comm
+ * field may hold spaces and parentheses, so it ends at the last ')'. */
 static int
 parse_stat(const char *buf, char *name, size_t name_cap, stat_fields *sf)
 {
@@ -212,11 +214,7 @@ parse_stat(const char *buf, char *name, size_t name_cap, stat_fields *sf)
 		return PC_EPROTO;
 	}
 	len = (size_t)(close - open - 1);
-	if (len >= name_cap) {
-		len = name_cap - 1;
-	}
-	memcpy(name, open + 1, len);
-	name[len] = '\0';
+	pc_utf8_repair(name, name_cap, open + 1, len);
 	/* v[3] is field 3 (state, skipped), v[4] ppid, ... as in proc(5). */
 	s = (char *)close + 2;
 	if (*s == '\0') {
@@ -283,7 +281,7 @@ user_name(procfs *p, uint32_t uid)
 		return name;
 	}
 	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL) {
-		name = strdup(res->pw_name);
+		name = pc_utf8_dup(res->pw_name);
 	} else {
 		snprintf(buf, sizeof(buf), "%u", uid);
 		name = strdup(buf);
@@ -293,6 +291,22 @@ user_name(procfs *p, uint32_t uid)
 		return NULL;
 	}
 	return name;
+}
+
+/* The scrubbed command line, as valid UTF-8. Scrubbing comes first, on the
+ * bytes as read, so that a repair cannot hide a secret from its patterns. */
+static char *
+scrub_utf8(procfs *p, const char *raw)
+{
+	char *scrubbed = pc_scrub_cmdline(raw, &p->base.scrub);
+	char *out;
+
+	if (scrubbed == NULL || pc_utf8_valid(scrubbed)) {
+		return scrubbed;
+	}
+	out = pc_utf8_dup(scrubbed);
+	free(scrubbed);
+	return out;
 }
 
 /* Arguments are NUL-separated; they are joined with spaces, as ps does. */
@@ -321,7 +335,7 @@ read_cmdline(procfs *p, uint32_t pid)
 		}
 	}
 	p->buf[n] = '\0';
-	return pc_scrub_cmdline(p->buf, &p->base.scrub);
+	return scrub_utf8(p, p->buf);
 }
 
 /* Reads status for what only it has: the real uid (the first of the Uid
@@ -393,7 +407,7 @@ pent_new(procfs *p, uint32_t pid, stat_fields *sf, int *err)
 	n = readlinkat(p->proc_fd, path, p->buf, sizeof(p->buf) - 1);
 	if (n >= 0) {
 		p->buf[n] = '\0';
-		e->exe    = strdup(p->buf);
+		e->exe    = pc_utf8_dup(p->buf);
 	} else if (!(e->kernel && errno == ENOENT)) {
 		/* A kernel thread has no exe; anything else is a refusal. */
 		e->static_partial = true;
