@@ -14,6 +14,7 @@
 #include "net/pc_bound.h"
 #include "net/pc_net.h"
 #include "base/pc_parse.h"
+#include "base/pc_term.h"
 #include "platform/pc_platform.h"
 #include "probe/pc_probe.h"
 #include "platform/pc_svcmgr.h"
@@ -137,7 +138,8 @@ typedef struct run_args {
 static int
 run(void *arg)
 {
-	run_args *r = arg;
+	run_args *r    = arg;
+	pc_buf    host = { 0 };
 	pc_agent  a;
 	int       rv;
 
@@ -157,8 +159,11 @@ run(void *arg)
 		}
 	}
 	pc_svcmgr_running();
+	pc_term_str(&host, a.host, SIZE_MAX); /* one log line, whatever the name */
 	fprintf(stderr, "pidcast-agent: host %s, publishing on %s, rpc on %s, every %u ms\n",
-	        a.host, a.pub_bound, a.rpc_bound, r->o->interval_ms);
+	        host.err == PC_OK && host.len > 0 ? host.data : "", a.pub_bound, a.rpc_bound,
+	        r->o->interval_ms);
+	pc_buf_fini(&host);
 	rv = pc_agent_run(&a, pc_stop_requested, r->ticks);
 	if (rv != PC_OK) {
 		fprintf(stderr, "pidcast-agent: %s\n", a.err);

@@ -1,9 +1,12 @@
-/* test_text.c: text from the OS and from peers reaches the wire and the
- * metrics page as valid UTF-8. A real process whose comm Linux cut inside
- * a character; a peer that forges host names and record strings with bad
- * bytes; RPC method names that are not UTF-8 or too long. The wire carries
- * valid UTF-8 only, and the page passes promtool.
- * usage: test_text AGENT AGGREGATOR QUERY */
+/* test_text.c: text from the OS and from peers reaches the wire, the
+ * metrics page and the terminal safe. A real process whose comm Linux cut
+ * inside a character; a peer that forges host names and record strings
+ * with bad bytes and control characters; RPC method names that are not
+ * UTF-8 or too long; a hostile RPC server answering pidcast-query and a
+ * hostile stream for pidcast-sub. The wire carries valid UTF-8 only, the
+ * page passes promtool, log lines stay one line each, and what the clients
+ * print holds no control byte.
+ * usage: test_text AGENT AGGREGATOR QUERY SUB */
 #define _GNU_SOURCE /* mkdtemp */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +21,8 @@
 #include <cmocka.h>
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/util/platform.h>
 
 #include "base/pc_buf.h"
 #include "base/pc_err.h"
@@ -35,7 +40,7 @@
 #define LONG_NAME "aaaaaaaaaaaaaa" EACUTE
 #define CUT_NAME  "aaaaaaaaaaaaaa" R
 
-static const char *agent_path, *agg_path, *query_path;
+static const char *agent_path, *agg_path, *query_path, *sub_path;
 
 typedef struct fx {
 	char      dir[64];
@@ -307,6 +312,30 @@ has_host(nng_socket req, const char *name)
 	return found;
 }
 
+/* Every line of the aggregator's log so far starts with its name and holds
+ * no control byte; returns whether one of them holds want. */
+static bool
+log_lines_ok(const char *path, const char *want)
+{
+	FILE *f = fopen(path, "rb");
+	char  line[4096];
+	bool  found = false;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		size_t n = strcspn(line, "\n");
+		assert_int_equal(strncmp(line, "pidcast-aggregator: ", 20), 0);
+		for (size_t i = 0; i < n; i++) {
+			assert_true((unsigned char)line[i] >= 0x20 && line[i] != 0x7f);
+		}
+		line[n] = '\0';
+		assert_true(pc_utf8_valid(line));
+		found = found || strstr(line, want) != NULL;
+	}
+	fclose(f);
+	return found;
+}
+
 /* A peer forges host names and record strings: a host that is not UTF-8
  * is refused; a host with a newline and an escape is kept but logged
  * escaped on one line; record strings are repaired. ListHosts, GetProcess
@@ -358,6 +387,36 @@ test_hostile_peer_strings(void **state)
 	assert_non_null(strstr(page.data, "host=\"evil\\n\x1b[2Jhost\""));
 
 	pc_buf_fini(&page);
+	pc_encoder_fini(&enc);
+	nng_close(req);
+	nng_close(pub);
+}
+
+/* A host name with a newline and an escape: each log line is one line with
+ * the program's name in front, the name escaped. */
+static void
+test_log_lines_escaped(void **state)
+{
+	fx               *x   = *state;
+	pc_encoder        enc = { 0 };
+	nng_socket        pub, req;
+	pc_proc           p = { .pid = 5, .create_time_ms = 1700000000000ULL, .name = "n" };
+	uint64_t          t0;
+	static const char ctl_host[] = "evil\n\x1b[2Jhost";
+
+	assert_int_equal(nng_pub0_open(&pub), 0);
+	assert_int_equal(nng_dial(pub, x->url_in, NULL, NNG_FLAG_NONBLOCK), 0);
+	req = pc_check_req(x->url_rpc);
+	for (t0 = pc_clock_mono_us(); !has_host(req, ctl_host);) {
+		assert_true(pc_clock_mono_us() - t0 < 10000000u);
+		send_keyframe(pub, &enc, ctl_host, &p);
+		pc_sleep_ms(100);
+	}
+	/* The line is written once the poll that applied the keyframe ends. */
+	for (t0 = pc_clock_mono_us(); !log_lines_ok(x->agg_err, "host evil\\n\\x1b[2Jhost up");) {
+		assert_true(pc_clock_mono_us() - t0 < 5000000u);
+		pc_sleep_ms(20);
+	}
 	pc_encoder_fini(&enc);
 	nng_close(req);
 	nng_close(pub);
@@ -451,21 +510,300 @@ test_rpc_messages_are_utf8(void **state)
 	nng_close(req);
 }
 
+/* A hostile RPC server: names, users, hosts and messages full of escape
+ * sequences, newlines and bad bytes. */
+#define EVIL_HOST "evil\x1b[2J\nline"
+#define EVIL_MSG                            \
+	"no \x1b[2J\n\xff process \xc2\x9b" \
+	"31m"
+
+typedef struct evil {
+	nng_socket  rep;
+	nng_thread *thr;
+} evil;
+
+static void
+evil_process(Pidcast__Process *m)
+{
+	static Pidcast__Process init = PIDCAST__PROCESS__INIT;
+
+	*m                    = init;
+	m->has_pid            = 1;
+	m->pid                = 42;
+	m->has_create_time_ms = 1;
+	m->create_time_ms     = 1700000000000ULL;
+	m->name               = "\x1b[31mred\xc3";
+	m->user               = "u\n\x1b]0;pwned\x07";
+	m->exe                = "/x\x9b";
+	m->cmdline            = "c\r\n\xe2\x80\xae";
+}
+
+/* The payload and status answering method; the payload packed into buf. */
+static size_t
+evil_answer(const char *method, uint8_t *buf, int *status, const char **msg)
+{
+	static Pidcast__HostInfo    hi[3] = { PIDCAST__HOST_INFO__INIT, PIDCAST__HOST_INFO__INIT,
+		                              PIDCAST__HOST_INFO__INIT };
+	Pidcast__HostInfo          *hp[3] = { &hi[0], &hi[1], &hi[2] };
+	Pidcast__ListHostsReply     lh    = PIDCAST__LIST_HOSTS_REPLY__INIT;
+	Pidcast__Process            proc, *pp = &proc;
+	Pidcast__Update             u  = PIDCAST__UPDATE__INIT;
+	Pidcast__ListProcessesReply lp = PIDCAST__LIST_PROCESSES_REPLY__INIT;
+	Pidcast__TopEntry           te = PIDCAST__TOP_ENTRY__INIT, *tp = &te;
+	Pidcast__TopReply           tr = PIDCAST__TOP_REPLY__INIT;
+
+	evil_process(&proc);
+	*status = 0;
+	*msg    = NULL;
+	if (strcmp(method, "ListHosts") == 0) {
+		hi[0].host = EVIL_HOST;
+		hi[1].host = "\xff\xfe";
+		hi[2].host = "ok";
+		lh.hosts   = hp;
+		lh.n_hosts = 3;
+		return protobuf_c_message_pack(&lh.base, buf);
+	}
+	if (strcmp(method, "GetSnapshot") == 0) {
+		u.host      = EVIL_HOST;
+		u.upserts   = &pp;
+		u.n_upserts = 1;
+		return protobuf_c_message_pack(&u.base, buf);
+	}
+	if (strcmp(method, "ListProcesses") == 0) {
+		lp.processes   = &pp;
+		lp.n_processes = 1;
+		return protobuf_c_message_pack(&lp.base, buf);
+	}
+	if (strcmp(method, "Top") == 0) {
+		te.process   = &proc;
+		te.host      = EVIL_HOST;
+		tr.entries   = &tp;
+		tr.n_entries = 1;
+		return protobuf_c_message_pack(&tr.base, buf);
+	}
+	*status = PIDCAST__STATUS_CODE__NOT_FOUND;
+	*msg    = EVIL_MSG;
+	return 0;
+}
+
+static void
+evil_serve(void *arg)
+{
+	evil  *e = arg;
+	void  *data;
+	size_t len;
+	int    rv;
+
+	while ((rv = nng_recv(e->rep, &data, &len, NNG_FLAG_ALLOC)) != NNG_ECLOSED) {
+		Pidcast__Request *rq;
+		Pidcast__Reply    rp = PIDCAST__REPLY__INIT;
+		static uint8_t    payload[8192], out[16384];
+		const char       *msg;
+		int               status;
+		if (rv != 0) {
+			continue;
+		}
+		rq = pidcast__request__unpack(NULL, len, data);
+		nng_free(data, len);
+		if (rq == NULL || rq->method == NULL) {
+			pidcast__request__free_unpacked(rq, NULL);
+			continue;
+		}
+		rp.payload.len  = evil_answer(rq->method, payload, &status, &msg);
+		rp.payload.data = payload;
+		rp.has_payload  = status == 0;
+		rp.has_status   = 1;
+		rp.status       = status;
+		rp.message      = (char *)msg;
+		pidcast__request__free_unpacked(rq, NULL);
+		nng_send(e->rep, out, pidcast__reply__pack(&rp, out), 0);
+	}
+}
+
+/* Runs argv (stdout and stderr together) to its end; out gets its output.
+ * Then checks that it holds no control byte but the newlines, no C1
+ * control and no bad UTF-8. Returns the number of lines. */
+static int
+run_lines(const char *const *argv, pc_buf *out)
+{
+	char      line[8192];
+	int       lines = 0;
+	pc_child *c;
+
+	pc_buf_reset(out);
+	assert_non_null(c = pc_child_start(argv));
+	while (pc_child_read_line(c, line, sizeof(line)) == 0) {
+		pc_buf_str(out, line);
+		pc_buf_str(out, "\n");
+		lines++;
+	}
+	pc_child_wait(c);
+	assert_int_equal(out->err, PC_OK);
+	for (size_t i = 0; i < out->len; i++) {
+		unsigned char b    = (unsigned char)out->data[i],
+		              next = (unsigned char)out->data[i + 1];
+		if ((b < 0x20 && b != '\n') || b == 0x7f ||
+		    (b == 0xc2 && next >= 0x80 && next <= 0x9f)) {
+			fail_msg("%s: a control byte 0x%02x in:\n%s", argv[4], b, out->data);
+		}
+	}
+	assert_true(lines == 0 || pc_utf8_valid(out->data));
+	return lines;
+}
+
+/* pidcast-query with args against url. */
+static int
+run_query(const char *url, const char *const *args, pc_buf *out)
+{
+	const char *argv[16] = { "/bin/sh", "-c", "exec \"$@\" 2>&1", "sh", query_path,
+		                 "--rpc",   url,  "--timeout",        "3s" };
+	int         n        = 9;
+
+	for (int i = 0; args[i] != NULL; i++) {
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+	return run_lines(argv, out);
+}
+
+static int
+setup_dir(void **state)
+{
+	fx *x = calloc(1, sizeof(*x));
+
+	assert_non_null(x);
+	strcpy(x->dir, "/tmp/pc_text_XXXXXX");
+	assert_non_null(mkdtemp(x->dir));
+	*state = x;
+	return 0;
+}
+
+static void
+test_query_against_hostile_server(void **state)
+{
+	fx                *x = *state;
+	evil               e;
+	char               url[128];
+	pc_buf             out     = { 0 };
+	static const char *hosts[] = { "hosts", NULL }, *jhosts[] = { "--json", "hosts", NULL },
+	                  *get[] = { "get", "1", NULL }, *snap[] = { "snapshot", NULL },
+	                  *list[] = { "list", NULL }, *top[] = { "top", "5", NULL },
+	                  *jlist[] = { "--json", "list", NULL };
+
+	snprintf(url, sizeof(url), "ipc://%s/evil", x->dir);
+	assert_int_equal(nng_rep0_open(&e.rep), 0);
+	assert_int_equal(nng_listen(e.rep, url, NULL, 0), 0);
+	assert_int_equal(nng_thread_create(&e.thr, evil_serve, &e), 0);
+
+	/* The header and one line a host: the newline in a name is no line. */
+	assert_int_equal(run_query(url, hosts, &out), 4);
+	assert_non_null(strstr(out.data, "evil\\x1b[2J\\nline"));
+	assert_non_null(strstr(out.data, "\n" R R " "));
+	assert_int_equal(run_query(url, jhosts, &out), 3);
+	assert_non_null(strstr(out.data, "{\"host\":\"evil\\u001b[2J\\nline\""));
+	assert_int_equal(run_query(url, get, &out), 1);
+	assert_non_null(strstr(out.data, "NOT_FOUND: no \\x1b[2J\\n" R " process \\u009b31m"));
+	assert_int_equal(run_query(url, snap, &out), 3); /* host on stderr, header, one */
+	assert_non_null(strstr(out.data, "host evil\\x1b[2J\\nline,"));
+	assert_non_null(strstr(out.data, "\\x1b[31mred" R));
+	assert_int_equal(run_query(url, list, &out), 2);
+	assert_non_null(strstr(out.data, "u\\n\\x1b]0;pw ")); /* 12 columns of it */
+	assert_non_null(strstr(out.data, "\\x1b[31mred" R));
+	assert_int_equal(run_query(url, top, &out), 2);
+	assert_non_null(strstr(out.data, "\\x1b[31mred" R));
+	assert_int_equal(run_query(url, jlist, &out), 1);
+
+	nng_close(e.rep);
+	nng_thread_destroy(e.thr);
+	pc_buf_fini(&out);
+}
+
+/* A stream of keyframes from a hostile host, sent until told to stop. */
+typedef struct evil_pub {
+	nng_socket  pub;
+	nng_mtx    *lock;
+	bool        stop;
+	nng_thread *thr;
+} evil_pub;
+
+static void
+evil_send(void *arg)
+{
+	evil_pub  *e   = arg;
+	pc_encoder enc = { 0 };
+	pc_proc    p   = { .pid            = 42,
+		           .create_time_ms = 1700000000000ULL,
+		           .name           = "\x1b[31mred\xc3",
+		           .user           = "u\n\x1b]0;pwned\x07" };
+
+	for (int i = 0; i < 200; i++) { /* 10 s at most */
+		pc_update_hdr h = { EVIL_HOST, 4242, (uint64_t)i + 1, pc_clock_realtime_ms(), 50 };
+		bool          stop = false;
+		nng_mtx_lock(e->lock);
+		stop = e->stop;
+		nng_mtx_unlock(e->lock);
+		if (stop || pc_encoder_keyframe(&enc, &h, one_record, &p, 1) != PC_OK ||
+		    pc_encoder_frame(&enc) != PC_OK) {
+			break;
+		}
+		nng_send(e->pub, enc.frame.data, enc.frame.len, 0);
+		pc_sleep_ms(50);
+	}
+	pc_encoder_fini(&enc);
+}
+
+/* pidcast-sub's table of a hostile host: its name, the process's name and
+ * user are printed escaped, and the newline in the host is no line. */
+static void
+test_sub_against_hostile_stream(void **state)
+{
+	fx         *x = *state;
+	evil_pub    e = { 0 };
+	char        url[128];
+	pc_buf      out    = { 0 };
+	const char *argv[] = { "/bin/sh", "-c",       "exec \"$@\" 2>&1", "sh",
+		               sub_path,  "--no-rpc", "--updates",        "3",
+		               url,       NULL };
+
+	snprintf(url, sizeof(url), "ipc://%s/evilpub", x->dir);
+	assert_int_equal(nng_mtx_alloc(&e.lock), 0);
+	assert_int_equal(nng_pub0_open(&e.pub), 0);
+	assert_int_equal(nng_listen(e.pub, url, NULL, 0), 0);
+	assert_int_equal(nng_thread_create(&e.thr, evil_send, &e), 0);
+	run_lines(argv, &out);
+	nng_mtx_lock(e.lock);
+	e.stop = true;
+	nng_mtx_unlock(e.lock);
+	nng_thread_destroy(e.thr);
+	nng_close(e.pub);
+	nng_mtx_free(e.lock);
+	assert_non_null(strstr(out.data, "host evil\\x1b[2J\\nline  processes 1"));
+	assert_non_null(strstr(out.data, " u\\n\\x1b]0;pw "));
+	assert_non_null(strstr(out.data, " \\x1b[31mred" R "\n"));
+	pc_buf_fini(&out);
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_comm_cut_inside_a_character, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_peer_strings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_lines_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rpc_messages_are_utf8, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_against_hostile_server, setup_dir,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_sub_against_hostile_stream, setup_dir,
+		                                teardown),
 	};
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: test_text AGENT AGGREGATOR QUERY\n");
+	if (argc != 5) {
+		fprintf(stderr, "usage: test_text AGENT AGGREGATOR QUERY SUB\n");
 		return 2;
 	}
 	agent_path = argv[1];
 	agg_path   = argv[2];
 	query_path = argv[3];
+	sub_path   = argv[4];
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
