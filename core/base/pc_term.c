@@ -21,12 +21,14 @@ decode(const unsigned char *s, size_t k)
 	return cp;
 }
 
-/* Bidirectional embeddings, overrides and isolates: U+202A-U+202E and
- * U+2066-U+2069 ("Trojan Source"). */
+/* The line and paragraph separators U+2028 and U+2029, which some log
+ * viewers break lines at; the bidirectional embeddings, overrides and
+ * isolates U+202A-U+202E and U+2066-U+2069, which reorder what is shown
+ * ("Trojan Source"). */
 static bool
-is_bidi(uint32_t cp)
+is_format(uint32_t cp)
 {
-	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+	return (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
 /* The escape of cp into esc (at least 8 bytes), or 0 if it needs none. */
@@ -46,7 +48,7 @@ escape(uint32_t cp, char *esc)
 	if (cp < 0x20 || cp == 0x7f) {
 		return (size_t)snprintf(esc, 8, "\\x%02x", (unsigned)cp);
 	}
-	if ((cp >= 0x80 && cp <= 0x9f) || is_bidi(cp)) {
+	if ((cp >= 0x80 && cp <= 0x9f) || is_format(cp)) {
 		return (size_t)snprintf(esc, 8, "\\u%04x", (unsigned)cp);
 	}
 	return 0;

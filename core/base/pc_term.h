@@ -14,8 +14,9 @@
 
 /* Appends s to b: bytes that are not UTF-8 as U+FFFD; C0 controls and DEL
  * as \n, \r, \t or \xHH; C1 controls (U+0080 to U+009F, which some
- * terminals obey as ESC sequences) and the bidirectional overrides and
- * isolates (which reorder what is shown) as \uHHHH. At most max characters
+ * terminals obey as ESC sequences), the line and paragraph separators and
+ * the bidirectional overrides and isolates (which reorder what is shown)
+ * as \uHHHH. At most max characters
  * are written, an escape counting as its length, and never half of one.
  * Returns the characters written; NULL writes nothing. */
 size_t pc_term_str(pc_buf *b, const char *s, size_t max);

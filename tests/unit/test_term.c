@@ -30,6 +30,13 @@ test_terminal_text(void **state)
 	            SIZE_MAX);
 	assert_string_equal(b.data, "\\u009b31m \\u202e \\u2066 " R R " \xc3\xa9\xe8\xbf\x9b\\");
 	pc_buf_reset(&b);
+	pc_term_str(&b,
+	            "a\xe2\x80\xa8"
+	            "b\xe2\x80\xa9"
+	            "c\xe2\x80\xa7",
+	            SIZE_MAX);
+	assert_string_equal(b.data, "a\\u2028b\\u2029c\xe2\x80\xa7"); /* U+2027 is text */
+	pc_buf_reset(&b);
 	/* at most max characters, and never half an escape */
 	assert_int_equal(pc_term_str(&b, "h\xc3\xa9llo", 3), 3);
 	assert_string_equal(b.data, "h\xc3\xa9l");
