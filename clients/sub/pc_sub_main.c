@@ -19,6 +19,7 @@
 #include "base/pc_term.h"
 #include "platform/pc_platform.h"
 #include "rpc/pc_rpc.h"
+#include "net/pc_net.h"
 #include "net/pc_tls_args.h"
 #include "wire/pc_update.h"
 
@@ -83,10 +84,10 @@ derive_rpc(const char *url)
 	}
 	if ((strcmp(u->u_scheme, "tcp") == 0 || strcmp(u->u_scheme, "tls+tcp") == 0) &&
 	    u->u_port != NULL && atoi(u->u_port) > 0 && atoi(u->u_port) < 65535 &&
-	    (out = malloc(strlen(url) + 8)) != NULL) {
-		bool v6 = strchr(u->u_hostname, ':') != NULL; /* an IPv6 literal */
-		sprintf(out, v6 ? "%s://[%s]:%d" : "%s://%s:%d", u->u_scheme, u->u_hostname,
-		        atoi(u->u_port) + 1);
+	    (out = malloc(PC_URL_MAX)) != NULL &&
+	    pc_url_with_port(url, (unsigned)atoi(u->u_port) + 1, out) != PC_OK) {
+		free(out);
+		out = NULL;
 	}
 	nng_url_free(u);
 	return out;

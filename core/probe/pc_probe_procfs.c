@@ -6,23 +6,22 @@
  * the fd is also the identity check. status, which costs as much to
  * generate as the other three together, is read when a process is new and
  * then every STATUS_EVERY ticks, for the few values only it has. */
-#define _GNU_SOURCE /* pread, openat, readlinkat, fstatat, getpwuid_r */
+#define _GNU_SOURCE /* pread, openat, fstatat */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/pc_err.h"
 #include "base/pc_idmap.h"
 #include "base/pc_utf8.h"
 #include "probe/pc_probe.h"
+#include "probe/pc_procfs_text.h"
 
 extern const pc_probe_ops pc_probe_procfs_ops;
 
@@ -82,21 +81,6 @@ typedef struct procfs {
 	size_t    cap_gone;
 	char      buf[READ_BUF];
 } procfs;
-
-/* Boot time with millisecond precision. /proc/stat's btime is computed by
- * the kernel the same way (wall clock minus time since boot) but truncated
- * to seconds, which would put every create time up to a second early. */
-static uint64_t
-boot_time_ms(void)
-{
-	struct timespec real, boot;
-
-	clock_gettime(CLOCK_REALTIME, &real);
-	clock_gettime(CLOCK_BOOTTIME, &boot);
-	int64_t d_ns =
-	        ((int64_t)real.tv_sec - boot.tv_sec) * 1000000000LL + (real.tv_nsec - boot.tv_nsec);
-	return (uint64_t)((d_ns + 500000) / 1000000);
-}
 
 /* Holds fd as the process's file `which` if the budget allows; status,
  * read once in STATUS_EVERY ticks, is not worth an fd. */
@@ -270,74 +254,6 @@ fields_u64(const char *text, const char *const *keys, uint64_t *vals, int n)
 	}
 }
 
-static const char *
-user_name(procfs *p, uint32_t uid)
-{
-	char         *name = pc_idmap_get(&p->users, uid);
-	struct passwd pw, *res = NULL;
-	char          buf[1024];
-
-	if (name != NULL) {
-		return name;
-	}
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL) {
-		name = pc_utf8_dup(res->pw_name);
-	} else {
-		snprintf(buf, sizeof(buf), "%u", uid);
-		name = strdup(buf);
-	}
-	if (name == NULL || pc_idmap_set(&p->users, uid, name) != PC_OK) {
-		free(name);
-		return NULL;
-	}
-	return name;
-}
-
-/* The scrubbed command line, as valid UTF-8. Scrubbing comes first, on the
- * bytes as read, so that a repair cannot hide a secret from its patterns. */
-static char *
-scrub_utf8(procfs *p, const char *raw)
-{
-	char *scrubbed = pc_scrub_cmdline(raw, &p->base.scrub);
-	char *out;
-
-	if (scrubbed == NULL || pc_utf8_valid(scrubbed)) {
-		return scrubbed;
-	}
-	out = pc_utf8_dup(scrubbed);
-	free(scrubbed);
-	return out;
-}
-
-/* Arguments are NUL-separated; they are joined with spaces, as ps does. */
-static char *
-read_cmdline(procfs *p, uint32_t pid)
-{
-	char    path[32];
-	ssize_t n;
-	int     fd;
-
-	snprintf(path, sizeof(path), "%u/cmdline", pid);
-	if ((fd = openat(p->proc_fd, path, O_RDONLY | O_CLOEXEC)) < 0) {
-		return NULL;
-	}
-	n = read(fd, p->buf, sizeof(p->buf) - 1);
-	close(fd);
-	if (n < 0) {
-		return NULL;
-	}
-	while (n > 0 && p->buf[n - 1] == '\0') {
-		n--;
-	}
-	for (ssize_t i = 0; i < n; i++) {
-		if (p->buf[i] == '\0') {
-			p->buf[i] = ' ';
-		}
-	}
-	p->buf[n] = '\0';
-	return scrub_utf8(p, p->buf);
-}
-
 /* Reads status for what only it has: the real uid (the first of the Uid
  * line; a process may change it, so it is refreshed too), the peak RSS and
  * swap. Returns what read_file returned. */
@@ -353,7 +269,7 @@ read_status(procfs *p, pent *e)
 	}
 	fields_u64(p->buf, keys, v, 3);
 	if (strstr(p->buf, "Uid:") != NULL) {
-		e->user = user_name(p, (uint32_t)v[0]);
+		e->user = pc_procfs_user(&p->users, (uint32_t)v[0]);
 	}
 	e->hwm_kb  = v[1];
 	e->swap_kb = v[2];
@@ -381,8 +297,8 @@ static pent *
 pent_new(procfs *p, uint32_t pid, stat_fields *sf, int *err)
 {
 	pent   *e = calloc(1, sizeof(*e));
-	char    path[32];
 	ssize_t n;
+	int     err_exe = 0;
 
 	if (e == NULL) {
 		*err = -ENOMEM;
@@ -398,17 +314,13 @@ pent_new(procfs *p, uint32_t pid, stat_fields *sf, int *err)
 		pent_free(p, e);
 		return NULL;
 	}
-	e->create_time_ms = p->boot_ms + sf->starttime * 1000u / (uint64_t)p->hz;
+	e->create_time_ms = pc_procfs_start_ms(p->boot_ms, sf->starttime, p->hz);
 	e->kernel         = (sf->flags & PF_KTHREAD) != 0;
 
 	(void)read_status(p, e);
-	e->cmdline = read_cmdline(p, pid);
-	snprintf(path, sizeof(path), "%u/exe", pid);
-	n = readlinkat(p->proc_fd, path, p->buf, sizeof(p->buf) - 1);
-	if (n >= 0) {
-		p->buf[n] = '\0';
-		e->exe    = pc_utf8_dup(p->buf);
-	} else if (!(e->kernel && errno == ENOENT)) {
+	e->cmdline = pc_procfs_cmdline(p->proc_fd, pid, &p->base.scrub, p->buf, sizeof(p->buf));
+	e->exe     = pc_procfs_exe(p->proc_fd, pid, p->buf, sizeof(p->buf), &err_exe);
+	if (e->exe == NULL && !(e->kernel && err_exe == ENOENT)) {
 		/* A kernel thread has no exe; anything else is a refusal. */
 		e->static_partial = true;
 	}
@@ -665,11 +577,7 @@ procfs_close(pc_probe *base)
 		pent_free(p, v);
 	}
 	pc_idmap_fini(&p->procs);
-	cur = 0;
-	while ((v = pc_idmap_next(&p->users, &cur, &id)) != NULL) {
-		free(v);
-	}
-	pc_idmap_fini(&p->users);
+	pc_procfs_users_fini(&p->users);
 	if (p->proc != NULL) {
 		closedir(p->proc);
 	}
@@ -714,7 +622,7 @@ procfs_open(pc_probe **out)
 	p->proc_fd          = dirfd(p->proc);
 	p->hz               = sysconf(_SC_CLK_TCK);
 	p->page_size        = sysconf(_SC_PAGESIZE);
-	p->boot_ms          = boot_time_ms();
+	p->boot_ms          = pc_procfs_boot_ms();
 	p->fd_budget        = fd_budget();
 	p->fd_count_by_size = fd_dir_has_size();
 	if (p->hz <= 0 || p->page_size <= 0) {

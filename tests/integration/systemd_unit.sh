@@ -14,8 +14,7 @@ for t in systemd-analyze setpriv strace; do
 done
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to drop to the unit's user"; exit 77; }
 
-port=$((63000 + ($$ % 200) * 2)) # 63000-63399
-. "$(dirname "$0")/../common/pc_test.sh" # $tmp, $pids, fail
+. "$(dirname "$0")/../common/pc_test.sh" # $tmp, $pids, fail, pc_bound
 
 # key NAME: the values of the unit's NAME= lines, space-separated.
 key() {
@@ -95,24 +94,25 @@ done
 echo "--install-service and --uninstall-service point to the unit"
 
 # 3. The agent running for real, traced inside the sandbox, with a
-# subscriber and a query, on test ports instead of the unit's.
+# subscriber and a query, on ports the OS picks (port 0) instead of the
+# unit's, learnt from --bound-file, which the sandboxed user may write.
 mkdir -m 0777 "$tmp/trace"
-pub=tcp://127.0.0.1:$port
-rpc=tcp://127.0.0.1:$((port + 1))
 run=()
 for w in "${cmd[@]}"; do
 	case "$w" in
-	tcp://127.0.0.1:7450) run+=("$pub") ;;
-	tcp://127.0.0.1:7451) run+=("$rpc") ;;
+	tcp://127.0.0.1:7450 | tcp://127.0.0.1:7451) run+=(tcp://127.0.0.1:0) ;;
 	*) run+=("$w") ;;
 	esac
 done
+run+=(--bound-file "$tmp/trace/bound")
 # LeakSanitizer (an ASan build) cannot work under ptrace: no leak check here.
 ASAN_OPTIONS=detect_leaks=0 "${boxed[@]}" strace -f -qq -o "$tmp/trace/log" "${run[@]}" \
 	--interval 100ms --ticks 40 2>"$tmp/agent.err" &
 agent_pid=$!
 pids+=($agent_pid)
-"$sub" "$pub" --json --pid "$target" >"$tmp/events" 2>/dev/null &
+pub=$(pc_bound "$tmp/trace/bound" publish) || fail "the traced agent did not start: $(cat "$tmp/agent.err")"
+rpc=$(pc_bound "$tmp/trace/bound" rpc)
+"$sub" "$pub" --rpc "$rpc" --json --pid "$target" >"$tmp/events" 2>/dev/null &
 pids+=($!)
 ok=0
 for _ in $(seq 1 50); do

@@ -7,7 +7,7 @@
  * page passes promtool, log lines stay one line each, and what the clients
  * print holds no control byte.
  * usage: test_text AGENT AGGREGATOR QUERY SUB */
-#define _GNU_SOURCE /* mkdtemp */
+#define _POSIX_C_SOURCE 200809L /* popen, strdup */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +29,7 @@
 #include "base/pc_utf8.h"
 #include "pc_check.h"
 #include "pc_spawn.h"
+#include "pc_testdir.h"
 #include "platform/pc_platform.h"
 #include "rpc/pc_rpc.h"
 #include "wire/pc_update.h"
@@ -43,8 +44,7 @@
 static const char *agent_path, *agg_path, *query_path, *sub_path;
 
 typedef struct fx {
-	char      dir[64];
-	char      url_in[128], url_rpc[128], metrics[256], agg_err[128];
+	char      url_in[300], url_rpc[300], metrics[256], agg_err[256];
 	pc_child *agg;
 	pc_child *kids[2]; /* what a test starts, killed by teardown even if it fails */
 } fx;
@@ -55,9 +55,7 @@ static int
 setup(void **state)
 {
 	fx         *x = calloc(1, sizeof(*x));
-	char        bound[128], line[256];
-	FILE       *f = NULL;
-	uint64_t    t0;
+	char        bound[256], path[256];
 	const char *argv[] = { "/bin/sh",
 		               "-c",
 		               "f=$1; shift; exec \"$@\" 2>\"$f\"",
@@ -77,36 +75,16 @@ setup(void **state)
 		               NULL };
 
 	assert_non_null(x);
-	strcpy(x->dir, "/tmp/pc_text_XXXXXX");
-	assert_non_null(mkdtemp(x->dir));
-	snprintf(x->url_in, sizeof(x->url_in), "ipc://%s/in", x->dir);
-	snprintf(x->url_rpc, sizeof(x->url_rpc), "ipc://%s/rpc", x->dir);
-	snprintf(x->agg_err, sizeof(x->agg_err), "%s/agg.err", x->dir);
-	snprintf(bound, sizeof(bound), "%s/agg.bound", x->dir);
+	assert_int_equal(pc_test_path(path, sizeof(path), NULL), 0);
+	snprintf(x->url_in, sizeof(x->url_in), "ipc://%s", path);
+	assert_int_equal(pc_test_path(path, sizeof(path), NULL), 0);
+	snprintf(x->url_rpc, sizeof(x->url_rpc), "ipc://%s", path);
+	assert_int_equal(pc_test_path(x->agg_err, sizeof(x->agg_err), NULL), 0);
+	assert_int_equal(pc_test_path(bound, sizeof(bound), NULL), 0);
 	assert_non_null(x->agg = pc_child_start(argv));
-	for (t0 = pc_clock_mono_us(); (f = fopen(bound, "r")) == NULL;) {
-		assert_true(pc_clock_mono_us() - t0 < 10000000u);
-		pc_sleep_ms(20);
-	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (strncmp(line, "metrics ", 8) == 0) {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(x->metrics, sizeof(x->metrics), "%s", line + 8);
-		}
-	}
-	fclose(f);
-	assert_true(x->metrics[0] != '\0');
+	assert_int_equal(pc_test_bound(bound, "metrics", x->metrics, sizeof(x->metrics), 10000), 0);
 	*state = x;
 	return 0;
-}
-
-static void
-remove_dir(const char *dir)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
 }
 
 static int
@@ -122,7 +100,6 @@ teardown(void **state)
 	if (x->agg != NULL) {
 		pc_child_kill(x->agg);
 	}
-	remove_dir(x->dir);
 	free(x);
 	return 0;
 }
@@ -165,7 +142,7 @@ metrics_page(fx *x, const char *needle, pc_buf *page)
 	}
 	assert_int_equal(strlen(page->data), page->len);
 	assert_true(pc_utf8_valid(page->data));
-	snprintf(path, sizeof(path), "%s/page", x->dir);
+	assert_int_equal(pc_test_path(path, sizeof(path), NULL), 0);
 	assert_non_null(f = fopen(path, "wb"));
 	assert_int_equal(fwrite(page->data, 1, page->len, f), page->len);
 	fclose(f);
@@ -225,7 +202,7 @@ static void
 test_comm_cut_inside_a_character(void **state)
 {
 	fx         *x = *state;
-	char        exe[128], pub[128], rpc[128], line[65536], want[64];
+	char        exe[256], pub[300], rpc[300], path[256], line[65536], want[64];
 	const char *sleep_argv[] = { exe, "300", NULL };
 	const char *agent_argv[] = { agent_path, "--host",       "texthost", "--interval",
 		                     "200ms",    "--publish",    pub,        "--rpc",
@@ -239,9 +216,11 @@ test_comm_cut_inside_a_character(void **state)
 	uint64_t                  t0;
 	bool                      valid = true, named = false;
 
-	snprintf(exe, sizeof(exe), "%s/" LONG_NAME, x->dir);
-	snprintf(pub, sizeof(pub), "ipc://%s/pub", x->dir);
-	snprintf(rpc, sizeof(rpc), "ipc://%s/arpc", x->dir);
+	assert_int_equal(pc_test_path(exe, sizeof(exe), LONG_NAME), 0);
+	assert_int_equal(pc_test_path(path, sizeof(path), NULL), 0);
+	snprintf(pub, sizeof(pub), "ipc://%s", path);
+	assert_int_equal(pc_test_path(path, sizeof(path), NULL), 0);
+	snprintf(rpc, sizeof(rpc), "ipc://%s", path);
 	copy_file("/bin/sleep", exe);
 	assert_non_null(x->kids[0] = pc_child_start(sleep_argv));
 	pid = pc_child_pid(x->kids[0]);
@@ -666,31 +645,20 @@ run_query(const char *url, const char *const *args, pc_buf *out)
 	return run_lines(argv, out);
 }
 
-static int
-setup_dir(void **state)
-{
-	fx *x = calloc(1, sizeof(*x));
-
-	assert_non_null(x);
-	strcpy(x->dir, "/tmp/pc_text_XXXXXX");
-	assert_non_null(mkdtemp(x->dir));
-	*state = x;
-	return 0;
-}
-
 static void
 test_query_against_hostile_server(void **state)
 {
-	fx                *x = *state;
 	evil               e;
-	char               url[128];
+	char               url[300], path[256];
 	pc_buf             out     = { 0 };
 	static const char *hosts[] = { "hosts", NULL }, *jhosts[] = { "--json", "hosts", NULL },
 	                  *get[] = { "get", "1", NULL }, *snap[] = { "snapshot", NULL },
 	                  *list[] = { "list", NULL }, *top[] = { "top", "5", NULL },
 	                  *jlist[] = { "--json", "list", NULL };
 
-	snprintf(url, sizeof(url), "ipc://%s/evil", x->dir);
+	(void)state;
+	assert_int_equal(pc_test_path(path, sizeof(path), NULL), 0);
+	snprintf(url, sizeof(url), "ipc://%s", path);
 	assert_int_equal(nng_rep0_open(&e.rep), 0);
 	assert_int_equal(nng_listen(e.rep, url, NULL, 0), 0);
 	assert_int_equal(nng_thread_create(&e.thr, evil_serve, &e), 0);
@@ -757,15 +725,16 @@ evil_send(void *arg)
 static void
 test_sub_against_hostile_stream(void **state)
 {
-	fx         *x = *state;
 	evil_pub    e = { 0 };
-	char        url[128];
+	char        url[300], path[256];
 	pc_buf      out    = { 0 };
 	const char *argv[] = { "/bin/sh", "-c",       "exec \"$@\" 2>&1", "sh",
 		               sub_path,  "--no-rpc", "--updates",        "3",
 		               url,       NULL };
 
-	snprintf(url, sizeof(url), "ipc://%s/evilpub", x->dir);
+	(void)state;
+	assert_int_equal(pc_test_path(path, sizeof(path), NULL), 0);
+	snprintf(url, sizeof(url), "ipc://%s", path);
 	assert_int_equal(nng_mtx_alloc(&e.lock), 0);
 	assert_int_equal(nng_pub0_open(&e.pub), 0);
 	assert_int_equal(nng_listen(e.pub, url, NULL, 0), 0);
@@ -791,10 +760,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_hostile_peer_strings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_lines_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rpc_messages_are_utf8, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_query_against_hostile_server, setup_dir,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(test_sub_against_hostile_stream, setup_dir,
-		                                teardown),
+		cmocka_unit_test(test_query_against_hostile_server),
+		cmocka_unit_test(test_sub_against_hostile_stream),
 	};
 
 	if (argc != 5) {

@@ -1,0 +1,137 @@
+/* pc_procfs_text.c: a Linux process's text read once from /proc, and the
+ * boot time (see pc_procfs_text.h). */
+#define _GNU_SOURCE /* openat, readlinkat, getpwuid_r */
+#include "probe/pc_procfs_text.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/pc_err.h"
+#include "base/pc_utf8.h"
+
+/* /proc/stat's btime is computed by the kernel the same way (wall clock
+ * minus time since boot) but truncated to seconds, which would put every
+ * create time up to a second early. */
+uint64_t
+pc_procfs_boot_ms(void)
+{
+	struct timespec real, boot;
+
+	clock_gettime(CLOCK_REALTIME, &real);
+	clock_gettime(CLOCK_BOOTTIME, &boot);
+	int64_t d_ns =
+	        ((int64_t)real.tv_sec - boot.tv_sec) * 1000000000LL + (real.tv_nsec - boot.tv_nsec);
+	return (uint64_t)((d_ns + 500000) / 1000000);
+}
+
+uint64_t
+pc_procfs_start_ms(uint64_t boot_ms, uint64_t starttime_ticks, long hz)
+{
+	return boot_ms + starttime_ticks * 1000u / (uint64_t)hz;
+}
+
+/* The scrubbed command line, as valid UTF-8 (pc_utf8.h). Scrubbing comes
+ * first, on the bytes as read, so that a repair cannot hide a secret from
+ * its patterns. */
+static char *
+scrub_utf8(const char *raw, const pc_scrub *s)
+{
+	char *scrubbed = pc_scrub_cmdline(raw, s);
+	char *out;
+
+	if (scrubbed == NULL || pc_utf8_valid(scrubbed)) {
+		return scrubbed;
+	}
+	out = pc_utf8_dup(scrubbed);
+	free(scrubbed);
+	return out;
+}
+
+char *
+pc_procfs_cmdline(int proc_fd, uint32_t pid, const pc_scrub *s, char *buf, size_t cap)
+{
+	char    path[32];
+	ssize_t n;
+	int     fd;
+
+	snprintf(path, sizeof(path), "%u/cmdline", pid);
+	if ((fd = openat(proc_fd, path, O_RDONLY | O_CLOEXEC)) < 0) {
+		return NULL;
+	}
+	n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n < 0) {
+		return NULL;
+	}
+	while (n > 0 && buf[n - 1] == '\0') {
+		n--;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == '\0') {
+			buf[i] = ' ';
+		}
+	}
+	buf[n] = '\0';
+	return scrub_utf8(buf, s);
+}
+
+char *
+pc_procfs_exe(int proc_fd, uint32_t pid, char *buf, size_t cap, int *err)
+{
+	char    path[32];
+	ssize_t n;
+	char   *exe;
+
+	snprintf(path, sizeof(path), "%u/exe", pid);
+	if ((n = readlinkat(proc_fd, path, buf, cap - 1)) < 0) {
+		*err = errno;
+		return NULL;
+	}
+	buf[n] = '\0';
+	if ((exe = pc_utf8_dup(buf)) == NULL) { /* a path is any bytes */
+		*err = ENOMEM;
+	}
+	return exe;
+}
+
+const char *
+pc_procfs_user(pc_idmap *users, uint32_t uid)
+{
+	char         *name = pc_idmap_get(users, uid);
+	struct passwd pw, *res = NULL;
+	char          buf[1024];
+
+	if (name != NULL) {
+		return name;
+	}
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL) {
+		name = pc_utf8_dup(res->pw_name);
+	} else {
+		snprintf(buf, sizeof(buf), "%u", uid);
+		name = strdup(buf);
+	}
+	if (name == NULL || pc_idmap_set(users, uid, name) != PC_OK) {
+		free(name);
+		return NULL;
+	}
+	return name;
+}
+
+void
+pc_procfs_users_fini(pc_idmap *users)
+{
+	size_t   cur = 0;
+	uint32_t id;
+	void    *v;
+
+	while ((v = pc_idmap_next(users, &cur, &id)) != NULL) {
+		free(v);
+	}
+	pc_idmap_fini(users);
+}
