@@ -19,6 +19,7 @@
 #include "probe/pc_probe.h"
 #include "platform/pc_svcmgr.h"
 #include "net/pc_tls_args.h"
+#include "wire/pc_update.h"
 
 #define MAX_SCRUB_WORDS 64
 static const char *scrub_words[MAX_SCRUB_WORDS];
@@ -40,7 +41,8 @@ usage(FILE *out)
 	        "                     lets the OS pick a free port; this tells which)\n"
 	        "  --interval TIME    tick period: 1s, 250ms, 0.5 (seconds) (default 1s)\n"
 	        "  --keyframe N       a full keyframe every N ticks (default 30)\n"
-	        "  --host NAME        host name in the stream (default: this host's)\n"
+	        "  --host NAME        host name in the stream, 1 to 255 bytes of UTF-8 without\n"
+	        "                     '/' (default: this host's)\n"
 	        "  --aggregator URL   also send the stream to a pidcast-aggregator listening\n"
 	        "                     there (e.g. tcp://collector:7460; retried until it is up)\n"
 	        "  --probe NAME       probe backend (default %s; available:",
@@ -324,7 +326,9 @@ main(int argc, char **argv)
 			o.keyframe_every = (uint32_t)v;
 			break;
 		case OPT_HOST:
-			if (optarg[0] == '\0' || strlen(optarg) > PC_HOST_MAX ||
+			/* An identity, refused rather than repaired when not
+			 * UTF-8, as receivers refuse it (PROTOCOL.md §2). */
+			if (optarg[0] == '\0' || !pc_update_host_ok(optarg) ||
 			    strchr(optarg, '/')) {
 				return bad_value("--host", optarg);
 			}

@@ -259,6 +259,22 @@ test_comm_cut_inside_a_character(void **state)
 	nng_close(req);
 }
 
+/* A host name is an identity: --host that is not UTF-8 is refused, as
+ * receivers would refuse it, not sent repaired. */
+static void
+test_agent_refuses_host_not_utf8(void **state)
+{
+	const char *argv[] = { agent_path, "--host", "web\xff", "--once", "--json", NULL };
+	pc_child   *c;
+	char        line[65536];
+
+	(void)state;
+	assert_non_null(c = pc_child_start(argv));
+	while (pc_child_read_line(c, line, sizeof(line)) == 0) {
+	}
+	assert_int_equal(pc_child_wait(c), 2);
+}
+
 /* One record with every string set to the given bytes, taken as is. */
 static const pc_proc *
 one_record(const void *table, size_t *cursor)
@@ -757,6 +773,7 @@ main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_comm_cut_inside_a_character, setup, teardown),
+		cmocka_unit_test(test_agent_refuses_host_not_utf8),
 		cmocka_unit_test_setup_teardown(test_hostile_peer_strings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_lines_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rpc_messages_are_utf8, setup, teardown),
