@@ -1,6 +1,7 @@
 /* pc_agg.c: receiving many agents' streams into one replica a host. */
 #include "pc_agg.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 
 #include "base/pc_err.h"
+#include "base/pc_term.h"
 #include "net/pc_net.h"
 #include "platform/pc_platform.h"
 #include "wire/pc_update.h"
@@ -258,6 +260,16 @@ down_after_us(const pc_agg *g, const pc_agg_host *h)
 	return interval * g->opts.down_after * 1000u;
 }
 
+/* "host NAME" then rest, in a log line: the name is a peer's, escaped
+ * (pc_term.h) so that it cannot end the line or drive a terminal. */
+static void
+log_host(pc_buf *log, const char *host, const char *rest)
+{
+	pc_buf_str(log, "host ");
+	pc_term_str(log, host, SIZE_MAX);
+	pc_buf_str(log, rest);
+}
+
 static void
 apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 {
@@ -273,10 +285,8 @@ apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 		g->counts.bad++;
 		if (g->n_hosts >= max_hosts(g) && !g->hosts_full) {
 			g->hosts_full = true; /* said once: a flood must not flood the log */
-			pc_buf_printf(
-			        log,
-			        "host limit (%zu) reached: host %s and later ones not tracked\n",
-			        max_hosts(g), u->host);
+			pc_buf_printf(log, "host limit (%zu) reached: ", max_hosts(g));
+			log_host(log, u->host, " and later ones not tracked\n");
 		}
 		return;
 	}
@@ -284,10 +294,9 @@ apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 	if ((rv = pc_replica_apply(h->rep, u, on_event, h, &res)) != PC_OK) {
 		g->counts.bad++;
 		if (rv == PC_ETOOBIG) {
-			pc_buf_printf(log,
-			              "host %s: update refused: over %zu processes or %zu bytes\n",
-			              u->host, (size_t)PC_REPLICA_MAX_PROCS,
-			              (size_t)PC_REPLICA_MAX_BYTES);
+			log_host(log, u->host, ": update refused: ");
+			pc_buf_printf(log, "over %zu processes or %zu bytes\n",
+			              (size_t)PC_REPLICA_MAX_PROCS, (size_t)PC_REPLICA_MAX_BYTES);
 		}
 		return;
 	}
@@ -297,7 +306,7 @@ apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 		 * instance's first keyframe, not at its first (dropped) delta. */
 		if (!h->up) {
 			h->up = true;
-			pc_buf_printf(log, "host %s up\n", u->host);
+			log_host(log, u->host, " up\n");
 		}
 	} else if (res == PC_GAP || res == PC_NEED_SYNC) {
 		g->counts.gaps++; /* it recovers at the host's next keyframe */
@@ -315,8 +324,8 @@ check_liveness(pc_agg *g, pc_buf *log)
 		if (h->up && now - h->heard_us > down_after_us(g, h)) {
 			h->up = false;
 			g->counts.hosts_down_events++;
-			pc_buf_printf(log, "host %s down: silent for %u intervals\n",
-			              pc_replica_host(h->rep), g->opts.down_after);
+			log_host(log, pc_replica_host(h->rep), " down: ");
+			pc_buf_printf(log, "silent for %u intervals\n", g->opts.down_after);
 		}
 	}
 }

@@ -21,7 +21,9 @@ typedef struct entry {
 	const pc_proc *p;
 } entry;
 
-/* A label value: backslash, quote and newline escaped. */
+/* A label value: backslash, quote and newline escaped. Nothing else needs
+ * to be done: label values must be UTF-8, and host names and record
+ * strings already are (refused or repaired on receipt, pc_utf8.h). */
 static void
 label(pc_buf *b, const char *s)
 {

@@ -2,6 +2,7 @@
  * terminal, or one JSON line an event. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "base/pc_glob.h"
 #include "wire/pc_json.h"
 #include "base/pc_parse.h"
+#include "base/pc_term.h"
 #include "platform/pc_platform.h"
 #include "rpc/pc_rpc.h"
 #include "net/pc_net.h"
@@ -169,6 +171,23 @@ report_sync(sub *s)
 	s->reason      = NULL;
 }
 
+/* Writes s to stdout made safe for a terminal (pc_term.h): at most max
+ * characters, padded with spaces to width. */
+static void
+put_text(const char *s, size_t max, size_t width)
+{
+	pc_buf b = { 0 };
+	size_t n = pc_term_str(&b, s, max);
+
+	if (b.err == PC_OK && b.len > 0) {
+		fwrite(b.data, 1, b.len, stdout);
+	}
+	for (; n < width; n++) {
+		putchar(' ');
+	}
+	pc_buf_fini(&b);
+}
+
 typedef struct row {
 	const pc_proc *p;
 	double         cpu;
@@ -210,17 +229,22 @@ print_table(sub *s, bool tty)
 	if (tty) {
 		fputs("\033[H\033[2J", stdout);
 	}
-	printf("host %s  processes %zu  seq %" PRIu64 "  %s  gaps %" PRIu64 "  resyncs %" PRIu64
+	fputs("host ", stdout);
+	put_text(pc_replica_host(r), SIZE_MAX, 0);
+	printf("  processes %zu  seq %" PRIu64 "  %s  gaps %" PRIu64 "  resyncs %" PRIu64
 	       "  refused %" PRIu64 "\n",
-	       pc_replica_host(r), pc_replica_count(r), pc_replica_seq(r),
+	       pc_replica_count(r), pc_replica_seq(r),
 	       pc_replica_synced(r) ? "synced" : "RESYNCING", st->gaps, st->resyncs, st->refused);
 	printf("%8s %8s %6s %10s %7s %-12s %s\n", "PID", "PPID", "CPU%", "RSS(MiB)", "THREADS",
 	       "USER", "NAME");
 	for (size_t i = 0; i < n && i < TABLE_ROWS; i++) {
 		p = rows[i].p;
-		printf("%8u %8u %6.1f %10.1f %7u %-12.12s %s\n", p->pid, p->ppid, rows[i].cpu,
-		       (double)p->rss_bytes / (1024.0 * 1024.0), p->threads,
-		       p->user ? p->user : "?", p->name ? p->name : "?");
+		printf("%8u %8u %6.1f %10.1f %7u ", p->pid, p->ppid, rows[i].cpu,
+		       (double)p->rss_bytes / (1024.0 * 1024.0), p->threads);
+		put_text(p->user ? p->user : "?", 12, 12);
+		putchar(' ');
+		put_text(p->name ? p->name : "?", SIZE_MAX, 0);
+		putchar('\n');
 	}
 	if (!tty) {
 		putchar('\n');

@@ -19,6 +19,7 @@
 
 #include "base/pc_err.h"
 #include "base/pc_idmap.h"
+#include "base/pc_utf8.h"
 #include "probe/pc_probe.h"
 #include "probe/pc_procfs_text.h"
 
@@ -181,8 +182,9 @@ next_u64(char **s, uint64_t *v)
 	return true;
 }
 
-/* Parses stat in p->buf; the name goes to name. The comm field may hold
- * spaces and parentheses, so it ends at the last ')'. */
+/* Parses stat in p->buf; the name goes to name, as valid UTF-8: the
+ * kernel cuts comm at 15 bytes, inside a character if it must. The comm
+ * field may hold spaces and parentheses, so it ends at the last ')'. */
 static int
 parse_stat(const char *buf, char *name, size_t name_cap, stat_fields *sf)
 {
@@ -196,11 +198,7 @@ parse_stat(const char *buf, char *name, size_t name_cap, stat_fields *sf)
 		return PC_EPROTO;
 	}
 	len = (size_t)(close - open - 1);
-	if (len >= name_cap) {
-		len = name_cap - 1;
-	}
-	memcpy(name, open + 1, len);
-	name[len] = '\0';
+	pc_utf8_repair(name, name_cap, open + 1, len);
 	/* v[3] is field 3 (state, skipped), v[4] ppid, ... as in proc(5). */
 	s = (char *)close + 2;
 	if (*s == '\0') {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/pc_err.h"
+#include "base/pc_utf8.h"
 
 /* /proc/stat's btime is computed by the kernel the same way (wall clock
  * minus time since boot) but truncated to seconds, which would put every
@@ -33,6 +34,23 @@ uint64_t
 pc_procfs_start_ms(uint64_t boot_ms, uint64_t starttime_ticks, long hz)
 {
 	return boot_ms + starttime_ticks * 1000u / (uint64_t)hz;
+}
+
+/* The scrubbed command line, as valid UTF-8 (pc_utf8.h). Scrubbing comes
+ * first, on the bytes as read, so that a repair cannot hide a secret from
+ * its patterns. */
+static char *
+scrub_utf8(const char *raw, const pc_scrub *s)
+{
+	char *scrubbed = pc_scrub_cmdline(raw, s);
+	char *out;
+
+	if (scrubbed == NULL || pc_utf8_valid(scrubbed)) {
+		return scrubbed;
+	}
+	out = pc_utf8_dup(scrubbed);
+	free(scrubbed);
+	return out;
 }
 
 char *
@@ -60,7 +78,7 @@ pc_procfs_cmdline(int proc_fd, uint32_t pid, const pc_scrub *s, char *buf, size_
 		}
 	}
 	buf[n] = '\0';
-	return pc_scrub_cmdline(buf, s);
+	return scrub_utf8(buf, s);
 }
 
 char *
@@ -76,7 +94,7 @@ pc_procfs_exe(int proc_fd, uint32_t pid, char *buf, size_t cap, int *err)
 		return NULL;
 	}
 	buf[n] = '\0';
-	if ((exe = strdup(buf)) == NULL) {
+	if ((exe = pc_utf8_dup(buf)) == NULL) { /* a path is any bytes */
 		*err = ENOMEM;
 	}
 	return exe;
@@ -93,7 +111,7 @@ pc_procfs_user(pc_idmap *users, uint32_t uid)
 		return name;
 	}
 	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL) {
-		name = strdup(res->pw_name);
+		name = pc_utf8_dup(res->pw_name);
 	} else {
 		snprintf(buf, sizeof(buf), "%u", uid);
 		name = strdup(buf);

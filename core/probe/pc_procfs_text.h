@@ -1,7 +1,8 @@
 /* pc_procfs_text.h: what both Linux backends (procfs, bpf) read from /proc
  * once per new process, as text: the command line (scrubbed), the image
  * path, and user names by uid, cached; and the boot time that turns a
- * start time into Unix milliseconds. Linux only. */
+ * start time into Unix milliseconds. Linux only. The text is made valid
+ * UTF-8 here, as it is read (base/pc_utf8.h). */
 #ifndef PC_PROCFS_TEXT_H
 #define PC_PROCFS_TEXT_H
 

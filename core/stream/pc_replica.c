@@ -298,8 +298,8 @@ pc_replica_apply(pc_replica *r, const Pidcast__Update *u, pc_replica_cb cb, void
 	bool     next_part;
 	int      rv = PC_OK;
 
-	if (!u->has_seq || !u->has_instance_id || !u->has_time_ms || u->host == NULL ||
-	    strlen(u->host) > PC_HOST_MAX || (parted && (!u->has_part || u->part >= u->parts))) {
+	if (!u->has_seq || !u->has_instance_id || !u->has_time_ms || !pc_update_host_ok(u->host) ||
+	    (parted && (!u->has_part || u->part >= u->parts))) {
 		return PC_EPROTO;
 	}
 	next_part = r->in_parts && parted && u->instance_id == r->parts_instance &&

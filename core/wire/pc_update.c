@@ -6,6 +6,7 @@
 
 #include "wire/pc_codec.h"
 #include "base/pc_err.h"
+#include "base/pc_utf8.h"
 
 void
 pc_encoder_fini(pc_encoder *e)
@@ -123,6 +124,12 @@ pc_encoder_keyframe(pc_encoder *e, const pc_update_hdr *h, pc_next_fn next, cons
 		add_proc(e, p, PC_MASK_ALL);
 	}
 	return PC_OK;
+}
+
+bool
+pc_update_host_ok(const char *host)
+{
+	return host != NULL && strlen(host) <= PC_HOST_MAX && pc_utf8_valid(host);
 }
 
 void
@@ -337,7 +344,7 @@ pc_update_parse(const void *frame, size_t len, Pidcast__Update **out)
 	}
 	/* The topic's host and the message's must agree, or a subscriber to one
 	 * host could be fed another's table. */
-	if (u->host == NULL || !u->has_seq || !u->has_instance_id ||
+	if (!pc_update_host_ok(u->host) || !u->has_seq || !u->has_instance_id ||
 	    strlen(u->host) != (size_t)(nul - f) - plen - 1 ||
 	    memcmp(u->host, f + plen, strlen(u->host)) != 0) {
 		pidcast__update__free_unpacked(u, NULL);
