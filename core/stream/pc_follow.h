@@ -32,7 +32,7 @@ typedef struct pc_follow_stats {
 	uint64_t resyncs;
 	uint64_t resync_failures;
 	uint64_t silences;
-	uint64_t parts;   /* parts of an update applied before its last one */
+	uint64_t parts;   /* parts of an update held aside before its last one */
 	uint64_t refused; /* updates over PC_UPDATE_MAX_RECORDS or the replica's limits */
 	uint64_t bad;     /* frames that did not decode, or violated the protocol */
 } pc_follow_counts;
