@@ -319,8 +319,7 @@ main(int argc, char **argv)
 			o.keyframe_every = (uint32_t)v;
 			break;
 		case OPT_HOST:
-			if (optarg[0] == '\0' || strlen(optarg) > PC_HOST_MAX ||
-			    strchr(optarg, '/')) {
+			if (!pc_host_valid(optarg, strlen(optarg))) {
 				return bad_value("--host", optarg);
 			}
 			o.host = optarg;

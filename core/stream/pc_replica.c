@@ -463,7 +463,8 @@ pc_replica_apply(pc_replica *r, const Pidcast__Update *u, pc_replica_cb cb, void
 	bool parted   = u->has_parts && u->parts > 1;
 
 	if (!u->has_seq || !u->has_instance_id || !u->has_time_ms || u->host == NULL ||
-	    strlen(u->host) > PC_HOST_MAX || (parted && (!u->has_part || u->part >= u->parts))) {
+	    !pc_host_valid(u->host, strlen(u->host)) ||
+	    (parted && (!u->has_part || u->part >= u->parts))) {
 		return PC_EPROTO;
 	}
 	if (parted) {

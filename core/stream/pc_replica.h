@@ -62,7 +62,8 @@ void pc_replica_set_limits(pc_replica *r, size_t max_procs, size_t max_bytes);
 size_t pc_replica_bytes(const pc_replica *r);
 
 /* Applies one update. Returns PC_OK with *res set, PC_EPROTO for an update
- * without its header or with a record without its key; PC_ETOOBIG for one over the limits;
+ * without its header, or with a host the protocol forbids (pc_host_valid),
+ * or with a record without its key; PC_ETOOBIG for one over the limits;
  * PC_ENOMEM. A refused update changes nothing of the table (PC_ENOMEM may
  * leave it half applied), and but for a bad header the replica is then out
  * of sync. */

@@ -125,6 +125,13 @@ pc_encoder_keyframe(pc_encoder *e, const pc_update_hdr *h, pc_next_fn next, cons
 	return PC_OK;
 }
 
+bool
+pc_host_valid(const char *host, size_t len)
+{
+	return len >= 1 && len <= PC_HOST_MAX && memchr(host, '/', len) == NULL &&
+	       memchr(host, '\0', len) == NULL;
+}
+
 void
 pc_topic(pc_buf *b, const char *host)
 {
@@ -325,6 +332,9 @@ pc_update_parse(const void *frame, size_t len, Pidcast__Update **out)
 	if (nul == NULL || (size_t)(nul - f) < plen + 1 || memcmp(f, PC_TOPIC_PREFIX, plen) != 0 ||
 	    nul[-1] != '/') {
 		return PC_EPROTO;
+	}
+	if (!pc_host_valid(f + plen, (size_t)(nul - f) - plen - 1)) {
+		return PC_EINVAL;
 	}
 	tlen = (size_t)(nul - f) + 1;
 	if (count_records((const uint8_t *)f + tlen, len - tlen, PC_UPDATE_MAX_RECORDS) >

@@ -88,7 +88,7 @@ main(int argc, char **argv)
 	}
 
 	/* Hostile: a first part whose others never come (the count says a
-	 * million). */
+	 * million), and hosts the protocol forbids. */
 	{
 		Pidcast__Update whole = enc.msg;
 		enc.msg.n_upserts     = 1;
@@ -98,6 +98,13 @@ main(int argc, char **argv)
 		enc.msg.parts         = 1000000;
 		pc_encoder_frame(&enc);
 		put(argv[1], "part0-of-a-million", enc.frame.data, enc.frame.len);
+		enc.msg.has_part = enc.msg.has_parts = 0;
+		enc.msg.host                         = "";
+		pc_encoder_frame(&enc);
+		put(argv[1], "host-empty", enc.frame.data, enc.frame.len);
+		enc.msg.host = "a/b";
+		pc_encoder_frame(&enc);
+		put(argv[1], "host-slash", enc.frame.data, enc.frame.len);
 		enc.msg = whole;
 	}
 

@@ -43,6 +43,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pc_replica_set_limits(rep, MAX_PROCS, MAX_BYTES);
 	}
 	if (pc_update_parse(data, size, &u) == PC_OK) {
+		/* What the parser lets through has a host the protocol allows. */
+		if (!pc_host_valid(u->host, strlen(u->host))) {
+			abort();
+		}
 		(void)pc_replica_apply(rep, u, on_event, NULL, &res);
 		pidcast__update__free_unpacked(u, NULL);
 	}

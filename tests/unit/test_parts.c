@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "base/pc_buf.h"
 #include "table/pc_cache.h"
 #include "base/pc_err.h"
 #include "pc_fake_probe.h"
@@ -649,6 +650,60 @@ test_delta_counts_new_processes(void **state)
 	forged_fini(&g);
 }
 
+/* A frame of host (and topic) h with an empty keyframe. */
+static void
+frame_of(pc_buf *b, const char *h)
+{
+	Pidcast__Update u = PIDCAST__UPDATE__INIT;
+
+	u.host            = (char *)h;
+	u.has_instance_id = 1;
+	u.instance_id     = 1;
+	u.has_seq         = 1;
+	u.seq             = 1;
+	u.has_time_ms     = 1;
+	u.time_ms         = 1;
+	u.has_kind        = 1;
+	u.kind            = PIDCAST__UPDATE__KIND__KEYFRAME;
+	pc_buf_reset(b);
+	pc_topic(b, h);
+	assert_int_equal(pc_buf_reserve(b, pidcast__update__get_packed_size(&u)), PC_OK);
+	b->len += pidcast__update__pack(&u, (uint8_t *)b->data + b->len);
+}
+
+/* PROTOCOL.md §2: a host is 1 to 255 bytes without '/'. The parser refuses
+ * the others (PC_EINVAL), and the replica a snapshot of one. */
+static void
+test_forbidden_hosts(void **state)
+{
+	fx              *f = *state;
+	pc_buf           b = { 0 };
+	Pidcast__Update *u = NULL;
+	char             name[257];
+	pc_apply         res;
+
+	frame_of(&b, "");
+	assert_int_equal(pc_update_parse(b.data, b.len, &u), PC_EINVAL); /* pc// */
+	frame_of(&b, "a/b");
+	assert_int_equal(pc_update_parse(b.data, b.len, &u), PC_EINVAL);
+	memset(name, 'h', 256);
+	name[256] = '\0';
+	frame_of(&b, name);
+	assert_int_equal(pc_update_parse(b.data, b.len, &u), PC_EINVAL);
+	assert_null(u);
+	name[255] = '\0';
+	frame_of(&b, name);
+	assert_int_equal(pc_update_parse(b.data, b.len, &u), PC_OK);
+	assert_int_equal(pc_replica_apply(f->rep, u, NULL, NULL, &res), PC_OK);
+	pidcast__update__free_unpacked(u, NULL);
+	/* A snapshot comes without a topic: the replica checks its host. */
+	Pidcast__Update snap = PIDCAST__UPDATE__INIT;
+	snap.host            = "a/b";
+	snap.has_instance_id = snap.has_seq = snap.has_time_ms = 1;
+	assert_int_equal(pc_replica_apply(f->rep, &snap, NULL, NULL, &res), PC_EPROTO);
+	pc_buf_fini(&b);
+}
+
 int
 main(void)
 {
@@ -667,6 +722,7 @@ main(void)
 		T(test_completed_parts_apply_whole),
 		T(test_interleaved_part_discards_the_set),
 		T(test_delta_counts_new_processes),
+		T(test_forbidden_hosts),
 		cmocka_unit_test(test_record_count_checked_before_decoding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
