@@ -1,6 +1,7 @@
 /* test_hostile.c: hostile peers against the real binaries. Forged frames
  * to pidcast-aggregator (updates in parts that never complete, hosts the
- * protocol forbids). Each test has its own folder (mkdtemp) for its ipc://
+ * protocol forbids); under pidcast-sub, a server whose snapshot is behind
+ * its stream, or that answers garbage. Each test has its own folder (mkdtemp) for its ipc://
  * sockets and the children's output. Linux (POSIX files and /proc). */
 #define _GNU_SOURCE /* mkdtemp */
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/reqrep0/rep.h>
 #include <nng/supplemental/http/http.h>
 
 #include "base/pc_buf.h"
@@ -430,6 +432,128 @@ test_forbidden_hosts_are_refused(void **state)
 	free(err);
 }
 
+/* A fake agent: a REP for its RPC and a PUB for its stream, in the folder. */
+static void
+fake_agent(fx *x, char *pub, char *rpc, size_t cap)
+{
+	url(x, pub, cap, "pub");
+	url(x, rpc, cap, "rpc");
+	assert_int_equal(nng_pub0_open(&x->pub), 0);
+	x->has_pub = true;
+	assert_int_equal(nng_listen(x->pub, pub, NULL, 0), 0);
+	assert_int_equal(nng_rep0_open(&x->rep), 0);
+	x->has_rep = true;
+	assert_int_equal(nng_listen(x->rep, rpc, NULL, 0), 0);
+}
+
+/* Answers one request if one is waiting: with reply (len bytes), or when
+ * reply is NULL with an OK Reply carrying payload. Returns 1 if it did. */
+static int
+answer(fx *x, const void *reply, size_t len, const ProtobufCMessage *payload)
+{
+	void          *req;
+	size_t         req_len;
+	Pidcast__Reply r = PIDCAST__REPLY__INIT;
+	pc_buf         b = { 0 }, p = { 0 };
+
+	if (nng_recv(x->rep, &req, &req_len, NNG_FLAG_ALLOC | NNG_FLAG_NONBLOCK) != 0) {
+		return 0;
+	}
+	nng_free(req, req_len);
+	if (reply == NULL) {
+		size_t n = protobuf_c_message_get_packed_size(payload);
+		assert_int_equal(pc_buf_reserve(&p, n), PC_OK);
+		p.len          = protobuf_c_message_pack(payload, (uint8_t *)p.data);
+		r.has_status   = 1;
+		r.status       = PIDCAST__STATUS_CODE__OK;
+		r.has_payload  = 1;
+		r.payload.data = (uint8_t *)p.data;
+		r.payload.len  = p.len;
+		assert_int_equal(pc_buf_reserve(&b, pidcast__reply__get_packed_size(&r)), PC_OK);
+		b.len = pidcast__reply__pack(&r, (uint8_t *)b.data);
+		reply = b.data;
+		len   = b.len;
+	}
+	assert_int_equal(nng_send(x->rep, (void *)reply, len, 0), 0);
+	pc_buf_fini(&b);
+	pc_buf_fini(&p);
+	return 1;
+}
+
+/* Runs the fake agent for ms: a delta every 20 ms from seq 100 on, and
+ * each GetSnapshot answered with the reply given (see answer()). Returns
+ * the requests. */
+static int
+serve_for(fx *x, unsigned ms, const void *reply, size_t len, const ProtobufCMessage *payload)
+{
+	uint64_t seq = 100, end = pc_clock_mono_us() + (uint64_t)ms * 1000u;
+	int      requests = 0;
+
+	while (pc_clock_mono_us() < end) {
+		Pidcast__Update u = forge(x, "h", false, seq++, 0, 0, 0, 0);
+		send_update(x->pub, "h", &u);
+		requests += answer(x, reply, len, payload);
+		pc_sleep_ms(20);
+	}
+	return requests;
+}
+
+static void
+start_sub(fx *x, const char *pub, const char *rpc)
+{
+	const char *argv[] = { sub_path, "--json", "--rpc", rpc, pub, NULL };
+
+	start_logged(x, argv);
+}
+
+/* The agent's snapshot is behind its stream (seq 1 while deltas at 100 and
+ * on arrive): the sub asked for a snapshot at every delta, 1,101 in 11 s.
+ * Now its resyncs back off (1 s, then doubling), and each says why the
+ * table is not synced, on stderr and as a JSON line. */
+static void
+test_sub_backs_off_a_snapshot_behind(void **state)
+{
+	fx             *x = *state;
+	char            pub[300], rpc[300];
+	Pidcast__Update snap = forge(x, "h", true, 1, 10, 0, 0, 0);
+
+	fake_agent(x, pub, rpc, sizeof(pub));
+	start_sub(x, pub, rpc);
+	int requests = serve_for(x, 4000, NULL, 0, &snap.base);
+	print_message("%d snapshots asked in 4 s\n", requests);
+	assert_true(requests >= 2);
+	assert_true(requests <= 4); /* at 0, 1, 3 s (and 7 s) */
+	assert_true(wait_file_has(x, "err",
+	                          "pidcast-sub: not synced: the snapshot is at seq 1, behind the "
+	                          "stream at seq ",
+	                          3000));
+	assert_true(wait_file_has(x, "out",
+	                          "{\"event\":\"unsynced\",\"reason\":\"snapshot-behind\"", 3000));
+	char *err = slurp(x, "err");
+	assert_true(count_of(err, "not synced") <= (size_t)requests);
+	free(err);
+}
+
+/* The RPC answers garbage while deltas flow: the sub used to print
+ * nothing at all; now it says so, and backs off the same. */
+static void
+test_sub_says_why_a_resync_failed(void **state)
+{
+	fx               *x = *state;
+	char              pub[300], rpc[300];
+	static const char garbage[] = "\xff\xff\xff\xff\x0f";
+
+	fake_agent(x, pub, rpc, sizeof(pub));
+	start_sub(x, pub, rpc);
+	int requests = serve_for(x, 4000, garbage, sizeof(garbage), NULL);
+	print_message("%d snapshots asked in 4 s\n", requests);
+	assert_true(requests >= 2 && requests <= 4);
+	assert_true(wait_file_has(x, "err",
+	                          "pidcast-sub: not synced: no snapshot: malformed message", 3000));
+	assert_true(wait_file_has(x, "out",
+	                          "{\"event\":\"unsynced\",\"reason\":\"snapshot-failed\"", 3000));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -437,6 +561,9 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_unfinished_parts_do_not_grow_aggregator, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_forbidden_hosts_are_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sub_backs_off_a_snapshot_behind, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_sub_says_why_a_resync_failed, setup, teardown),
 	};
 
 	if (argc < 4) {
