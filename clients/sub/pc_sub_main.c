@@ -190,6 +190,8 @@ why_unsynced(pc_buf *b, const pc_resync_info *l)
 			pc_buf_printf(b, "the snapshot was refused: %s ",
 			              code != NULL ? code->name : "UNKNOWN");
 			pc_json_str(b, l->message);
+		} else if (l->err == PC_ETOOBIG) { /* our own words, with the sizes */
+			pc_buf_printf(b, "no snapshot: %s bytes (--recv-max)", l->message);
 		} else {
 			pc_buf_printf(b, "no snapshot: %s", pc_strerror(l->err));
 		}

@@ -65,10 +65,13 @@ pc_follow_open(pc_follow **out, const pc_follow_opts *o, char *err, size_t cap)
 		nng_duration t = o->rpc_timeout_ms ? (nng_duration)o->rpc_timeout_ms : 2000;
 		if ((rv = nng_req0_open(&f->req)) != 0 ||
 		    (rv = nng_socket_set_ms(f->req, NNG_OPT_RECVTIMEO, t)) != 0 ||
-		    (rv = nng_socket_set_size(f->req, NNG_OPT_RECVMAXSZ, recv_max)) != 0 ||
 		    (rv = nng_socket_set_ms(f->req, NNG_OPT_SENDTIMEO, t)) != 0) {
 			snprintf(err, cap, "rpc socket: %s", nng_strerror(rv));
 			return pc_nng_err(rv);
+		}
+		if ((rv = pc_rpc_set_reply_max(f->req, recv_max)) != PC_OK) {
+			snprintf(err, cap, "rpc socket: %s", pc_strerror(rv));
+			return rv;
 		}
 		if ((rv = pc_dial(f->req, o->rpc_url, o->tls, err, cap)) != PC_OK) {
 			return rv;

@@ -1,7 +1,8 @@
 /* test_hostile.c: hostile peers against the real binaries. Forged frames
  * to pidcast-aggregator (updates in parts that never complete, hosts the
  * protocol forbids); under pidcast-sub, a server whose snapshot is behind
- * its stream, or that answers garbage. Each test has its own folder (mkdtemp) for its ipc://
+ * its stream, or that answers garbage; under pidcast-query, a reply over
+ * --recv-max. Each test has its own folder (mkdtemp) for its ipc://
  * sockets and the children's output. Linux (POSIX files and /proc). */
 #define _GNU_SOURCE /* mkdtemp */
 #include <setjmp.h>
@@ -554,6 +555,34 @@ test_sub_says_why_a_resync_failed(void **state)
 	                          "{\"event\":\"unsynced\",\"reason\":\"snapshot-failed\"", 3000));
 }
 
+/* A reply over --recv-max: the query said it could not reach the agent;
+ * now it says the reply was too large, its size and the limit. */
+static void
+test_query_names_the_size_limit(void **state)
+{
+	fx         *x = *state;
+	char        pub[300], rpc[300];
+	static char big[1500];
+	const char *argv[] = { query_path,  "--rpc", rpc,    "--recv-max", "1000",
+		               "--timeout", "3s",    "list", NULL };
+
+	memset(big, 'x', sizeof(big));
+	fake_agent(x, pub, rpc, sizeof(pub));
+	start_logged(x, argv);
+	for (int i = 0; i < 300 && answer(x, big, sizeof(big), NULL) == 0; i++) {
+		pc_sleep_ms(10);
+	}
+	assert_true(wait_file_has(x, "err", "pidcast-query: ", 10000));
+	assert_int_equal(pc_child_wait(x->child), 2);
+	x->child  = NULL;
+	char *err = slurp(x, "err");
+	print_message("%s", err);
+	assert_non_null(strstr(err, "a reply of 1500 bytes, over the limit of 1000 bytes "
+	                            "(--recv-max)"));
+	assert_null(strstr(err, "cannot reach"));
+	free(err);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -564,6 +593,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_sub_backs_off_a_snapshot_behind, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_sub_says_why_a_resync_failed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_names_the_size_limit, setup, teardown),
 	};
 
 	if (argc < 4) {
