@@ -451,7 +451,8 @@ fake_agent(fx *x, char *pub, char *rpc, size_t cap)
 }
 
 /* Answers one request if one is waiting: with reply (len bytes), or when
- * reply is NULL with an OK Reply carrying payload. Returns 1 if it did. */
+ * reply is NULL with an OK Reply carrying payload; when both are NULL it
+ * takes the request and never answers. Returns 1 if there was one. */
 static int
 answer(fx *x, const void *reply, size_t len, const ProtobufCMessage *payload)
 {
@@ -464,6 +465,9 @@ answer(fx *x, const void *reply, size_t len, const ProtobufCMessage *payload)
 		return 0;
 	}
 	nng_free(req, req_len);
+	if (reply == NULL && payload == NULL) {
+		return 1;
+	}
 	if (reply == NULL) {
 		size_t n = protobuf_c_message_get_packed_size(payload);
 		assert_int_equal(pc_buf_reserve(&p, n), PC_OK);
@@ -558,6 +562,25 @@ test_sub_says_why_a_resync_failed(void **state)
 	                          "{\"event\":\"unsynced\",\"reason\":\"snapshot-failed\"", 3000));
 }
 
+/* The RPC takes the requests and never answers while deltas flow: the
+ * sub said nothing; now each timed-out resync says so. */
+static void
+test_sub_says_when_the_rpc_is_silent(void **state)
+{
+	fx  *x = *state;
+	char pub[300], rpc[300];
+
+	fake_agent(x, pub, rpc, sizeof(pub));
+	start_sub(x, pub, rpc);
+	int requests = serve_for(x, 3000, NULL, 0, NULL);
+	print_message("%d snapshots asked in 3 s\n", requests);
+	assert_true(requests >= 1 && requests <= 3);
+	assert_true(
+	        wait_file_has(x, "err", "pidcast-sub: not synced: no snapshot: timed out", 3000));
+	assert_true(wait_file_has(x, "out",
+	                          "{\"event\":\"unsynced\",\"reason\":\"snapshot-failed\"", 3000));
+}
+
 /* A reply over --recv-max: the query said it could not reach the agent;
  * now it says the reply was too large, its size and the limit. */
 static void
@@ -596,6 +619,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_sub_backs_off_a_snapshot_behind, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_sub_says_why_a_resync_failed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sub_says_when_the_rpc_is_silent, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_query_names_the_size_limit, setup, teardown),
 	};
 
