@@ -336,10 +336,7 @@ main(int argc, char **argv)
 			o.keyframe_every = (uint32_t)v;
 			break;
 		case OPT_HOST:
-			/* An identity, refused rather than repaired when not
-			 * UTF-8, as receivers refuse it (PROTOCOL.md §2). */
-			if (optarg[0] == '\0' || !pc_update_host_ok(optarg) ||
-			    strchr(optarg, '/')) {
+			if (!pc_host_valid(optarg, strlen(optarg))) {
 				return bad_value("--host", optarg);
 			}
 			o.host = optarg;

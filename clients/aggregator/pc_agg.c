@@ -226,30 +226,57 @@ max_hosts(const pc_agg *g)
 }
 
 static pc_agg_host *
-find_host(pc_agg *g, const char *name, bool create)
+find_host(pc_agg *g, const char *name)
 {
-	pc_agg_host *h, **grown;
-
 	for (size_t i = 0; i < g->n_hosts; i++) {
 		if (strcmp(g->hosts[i]->name, name) == 0) {
 			return g->hosts[i];
 		}
 	}
-	if (!create || g->n_hosts >= max_hosts(g) || (h = calloc(1, sizeof(*h))) == NULL) {
-		return NULL;
+	return NULL;
+}
+
+static void
+host_free(pc_agg_host *h)
+{
+	for (size_t j = 0; j < h->n_retired; j++) {
+		free(h->retired[j].group);
 	}
-	snprintf(h->name, sizeof(h->name), "%s", name);
-	if (pc_replica_open(&h->rep) != PC_OK ||
-	    (grown = realloc(g->hosts, (g->n_hosts + 1) * sizeof(*grown))) == NULL ||
-	    pc_service_add(g->svc, h->rep) != PC_OK) {
-		pc_replica_close(h->rep);
+	free(h->retired);
+	pc_replica_close(h->rep);
+	free(h);
+}
+
+/* A host not tracked yet: its replica, not yet listed anywhere. */
+static pc_agg_host *
+host_new(pc_agg *g, const char *name)
+{
+	pc_agg_host *h = calloc(1, sizeof(*h));
+
+	if (h == NULL || pc_replica_open(&h->rep) != PC_OK) {
 		free(h);
 		return NULL;
 	}
-	h->group_by            = g->opts.group_by;
-	g->hosts               = grown;
-	g->hosts[g->n_hosts++] = h;
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	h->group_by = g->opts.group_by;
 	return h;
+}
+
+/* Tracks a host once its first update is taken. */
+static int
+host_add(pc_agg *g, pc_agg_host *h)
+{
+	pc_agg_host **grown = realloc(g->hosts, (g->n_hosts + 1) * sizeof(*grown));
+
+	if (grown == NULL) {
+		return PC_ENOMEM;
+	}
+	g->hosts = grown;
+	if (pc_service_add(g->svc, h->rep) != PC_OK) {
+		return PC_ENOMEM;
+	}
+	g->hosts[g->n_hosts++] = h;
+	return PC_OK;
 }
 
 static uint64_t
@@ -270,18 +297,28 @@ log_host(pc_buf *log, const char *host, const char *rest)
 	pc_buf_str(log, rest);
 }
 
+/* Whether an update may start the table of a host not seen yet: a
+ * keyframe, whole or its first part. */
+static bool
+starts_table(const Pidcast__Update *u)
+{
+	return u->kind == PIDCAST__UPDATE__KIND__KEYFRAME &&
+	       (!u->has_parts || u->parts <= 1 || (u->has_part && u->part == 0));
+}
+
 static void
 apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 {
-	pc_agg_host *h = find_host(g, u->host, false);
-	pc_apply     res;
+	pc_agg_host *h     = find_host(g, u->host);
+	bool         fresh = h == NULL;
+	pc_apply     res   = PC_STALE;
 	int          rv;
 
-	if (h == NULL && u->kind != PIDCAST__UPDATE__KIND__KEYFRAME) {
+	if (fresh && !starts_table(u)) {
 		g->counts.gaps++; /* a host not seen yet starts at its keyframe */
 		return;
 	}
-	if (h == NULL && (h = find_host(g, u->host, true)) == NULL) {
+	if (fresh && (g->n_hosts >= max_hosts(g) || (h = host_new(g, u->host)) == NULL)) {
 		g->counts.bad++;
 		if (g->n_hosts >= max_hosts(g) && !g->hosts_full) {
 			g->hosts_full = true; /* said once: a flood must not flood the log */
@@ -291,7 +328,15 @@ apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 		return;
 	}
 	h->heard_us = pc_clock_mono_us();
-	if ((rv = pc_replica_apply(h->rep, u, on_event, h, &res)) != PC_OK) {
+	rv          = pc_replica_apply(h->rep, u, on_event, h, &res);
+	/* A new host is tracked only from an update its table took, so that
+	 * what is refused leaves no empty entry behind. */
+	if (fresh &&
+	    (rv != PC_OK || (res != PC_APPLIED && res != PC_PART) || host_add(g, h) != PC_OK)) {
+		host_free(h);
+		h = NULL;
+	}
+	if (rv != PC_OK) {
 		g->counts.bad++;
 		if (rv == PC_ETOOBIG) {
 			log_host(log, u->host, ": update refused: ");
@@ -300,7 +345,7 @@ apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 		}
 		return;
 	}
-	if (res == PC_APPLIED) {
+	if (res == PC_APPLIED && h != NULL) {
 		g->counts.applied++;
 		/* Up once its table is whole again: after a restart, at the new
 		 * instance's first keyframe, not at its first (dropped) delta. */
@@ -310,7 +355,9 @@ apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 		}
 	} else if (res == PC_GAP || res == PC_NEED_SYNC) {
 		g->counts.gaps++; /* it recovers at the host's next keyframe */
-		h->gaps++;
+		if (h != NULL) {
+			h->gaps++;
+		}
 	}
 }
 
@@ -330,22 +377,37 @@ check_liveness(pc_agg *g, pc_buf *log)
 	}
 }
 
+/* An update whose topic names a host the protocol forbids: counted, and
+ * said once (without the name, which may hold anything). */
+static void
+refuse_host(pc_agg *g, pc_buf *log)
+{
+	if (g->counts.hosts_refused++ == 0) {
+		pc_buf_printf(log,
+		              "update refused: its host is not 1 to %d bytes without '/'; "
+		              "later ones are counted in pidcast_aggregator_hosts_refused_total\n",
+		              PC_HOST_MAX);
+	}
+}
+
 int
 pc_agg_poll(pc_agg *g, int timeout_ms, pc_buf *log)
 {
 	Pidcast__Update *u;
 	void            *buf;
 	size_t           len;
-	int              rv;
+	int              rv, prv;
 
 	nng_socket_set_ms(g->sub, NNG_OPT_RECVTIMEO, timeout_ms);
 	rv = nng_recv(g->sub, &buf, &len, NNG_FLAG_ALLOC);
 	nng_mtx_lock(g->lock);
 	if (rv == 0) {
 		g->counts.updates++;
-		if (pc_update_parse(buf, len, &u) == PC_OK) {
+		if ((prv = pc_update_parse(buf, len, &u)) == PC_OK) {
 			apply(g, u, log);
 			pidcast__update__free_unpacked(u, NULL);
+		} else if (prv == PC_EINVAL) {
+			refuse_host(g, log);
 		} else {
 			g->counts.bad++;
 		}
@@ -371,12 +433,7 @@ pc_agg_stop(pc_agg *g)
 	nng_close(g->sub);
 	pc_service_close(g->svc);
 	for (size_t i = 0; i < g->n_hosts; i++) {
-		for (size_t j = 0; j < g->hosts[i]->n_retired; j++) {
-			free(g->hosts[i]->retired[j].group);
-		}
-		free(g->hosts[i]->retired);
-		pc_replica_close(g->hosts[i]->rep);
-		free(g->hosts[i]);
+		host_free(g->hosts[i]);
 	}
 	free(g->hosts);
 	if (g->lock != NULL) {

@@ -65,6 +65,7 @@ typedef struct pc_agg_host {
 
 typedef struct pc_agg_counts {
 	uint64_t updates, applied, gaps, bad, hosts_down_events;
+	uint64_t hosts_refused; /* updates whose topic names a forbidden host */
 } pc_agg_counts;
 
 typedef struct pc_agg {

@@ -103,6 +103,8 @@ static const metric M[] = {
 	{ "pidcast_aggregator_updates_total", "counter", "updates received" },
 	{ "pidcast_aggregator_gaps_total", "counter", "updates dropped awaiting a keyframe" },
 	{ "pidcast_aggregator_bad_total", "counter", "messages that did not decode" },
+	{ "pidcast_aggregator_hosts_refused_total", "counter",
+	  "updates refused for their host name (empty, over 255 bytes, with '/')" },
 };
 
 enum {
@@ -122,6 +124,7 @@ enum {
 	A_UPDATES,
 	A_GAPS,
 	A_BAD,
+	A_HOSTS_REFUSED,
 	N_METRICS
 };
 
@@ -220,7 +223,8 @@ pc_agg_metrics(pc_agg *g, pc_buf *b)
 		if (m >= A_UPDATES) {
 			uint64_t v = m == A_UPDATES ? g->counts.updates
 			             : m == A_GAPS  ? g->counts.gaps
-			                            : g->counts.bad;
+			             : m == A_BAD   ? g->counts.bad
+			                            : g->counts.hosts_refused;
 			pc_buf_printf(b, "%s %" PRIu64 "\n", M[m].name, v);
 			continue;
 		}

@@ -60,7 +60,8 @@ usage(FILE *out)
 	        "  --host NAME        with get, list and snapshot: which host, for an\n"
 	        "                     aggregator\n"
 	        "                     (default: the only one)\n"
-	        "  --recv-max BYTES   largest reply taken (default 67108864)\n"
+	        "  --recv-max BYTES   largest reply taken (default 67108864); one larger,\n"
+	        "                     up to twice that, is refused with its size\n"
 	        "  --timeout TIME     wait this long for each answer: 3s, 500ms, 0.5\n"
 	        "                     (seconds) (default 3s)\n"
 	        "  --json             JSON lines, one object a process (default: a table)\n"
@@ -110,7 +111,7 @@ connect_agent(query *q)
 	nng_socket_set_ms(q->sock, NNG_OPT_RECVTIMEO, (nng_duration)q->timeout_ms);
 	nng_socket_set_ms(q->sock, NNG_OPT_SENDTIMEO, (nng_duration)q->timeout_ms);
 	nng_socket_set_ms(q->sock, NNG_OPT_REQ_RESENDTIME, RESEND_MS);
-	nng_socket_set_size(q->sock, NNG_OPT_RECVMAXSZ, q->recv_max ? q->recv_max : PC_RECV_MAX);
+	pc_rpc_set_reply_max(q->sock, q->recv_max ? q->recv_max : PC_RECV_MAX);
 	/* A refused connection, or a TLS handshake that fails, is retried in
 	 * the background and shows as the timeout below, with a clear message. */
 	if (pc_dial(q->sock, q->url, &q->tls, err, sizeof(err)) != PC_OK) {
@@ -140,6 +141,10 @@ call(query *q, const char *method, const ProtobufCMessage *in,
 		        pc_tls_url(q->url) ? " (down, or TLS refused: check --tls-ca, --tls-cert "
 		                             "and --tls-key against the server's)"
 		                           : "");
+		return EXIT_ERR;
+	}
+	if (rv == PC_ETOOBIG) {
+		fprintf(stderr, PROG ": %s: %s bytes (--recv-max)\n", method, msg);
 		return EXIT_ERR;
 	}
 	if (rv != PC_OK) {

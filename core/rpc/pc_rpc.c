@@ -118,6 +118,14 @@ pc_rpc_serve(ProtobufCService *svc, const void *req, size_t len, pc_buf *out)
 }
 
 int
+pc_rpc_set_reply_max(nng_socket req, size_t max)
+{
+	size_t twice = max <= SIZE_MAX / 2 ? 2 * max : SIZE_MAX - 1;
+
+	return pc_nng_err(nng_socket_set_size(req, NNG_OPT_RECVMAXSZ, twice));
+}
+
+int
 pc_rpc_call(nng_socket req, const char *method, const ProtobufCMessage *in,
             const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out, int *status,
             char *msg, size_t msg_cap)
@@ -126,7 +134,7 @@ pc_rpc_call(nng_socket req, const char *method, const ProtobufCMessage *in,
 	pc_buf           buf = { 0 };
 	Pidcast__Reply  *rep;
 	void            *data;
-	size_t           len;
+	size_t           len, max;
 	int              rv;
 
 	r.method = (char *)method;
@@ -154,6 +162,11 @@ pc_rpc_call(nng_socket req, const char *method, const ProtobufCMessage *in,
 	}
 	if ((rv = nng_recv(req, &data, &len, NNG_FLAG_ALLOC)) != 0) {
 		return pc_nng_err(rv);
+	}
+	if (nng_socket_get_size(req, NNG_OPT_RECVMAXSZ, &max) == 0 && max > 0 && len > max / 2) {
+		nng_free(data, len);
+		snprintf(msg, msg_cap, "a reply of %zu bytes, over the limit of %zu", len, max / 2);
+		return PC_ETOOBIG;
 	}
 	rep = pidcast__reply__unpack(NULL, len, data);
 	nng_free(data, len);

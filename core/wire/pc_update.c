@@ -127,9 +127,19 @@ pc_encoder_keyframe(pc_encoder *e, const pc_update_hdr *h, pc_next_fn next, cons
 }
 
 bool
-pc_update_host_ok(const char *host)
+pc_host_valid(const char *host, size_t len)
 {
-	return host != NULL && strlen(host) <= PC_HOST_MAX && pc_utf8_valid(host);
+	size_t i = 0, n;
+
+	if (len < 1 || len > PC_HOST_MAX || memchr(host, '/', len) != NULL) {
+		return false;
+	}
+	for (; i < len; i += n) { /* a NUL is no character: refused too */
+		if ((n = pc_utf8_char(host + i, len - i)) == 0) {
+			return false;
+		}
+	}
+	return true;
 }
 
 void
@@ -333,6 +343,9 @@ pc_update_parse(const void *frame, size_t len, Pidcast__Update **out)
 	    nul[-1] != '/') {
 		return PC_EPROTO;
 	}
+	if (!pc_host_valid(f + plen, (size_t)(nul - f) - plen - 1)) {
+		return PC_EINVAL;
+	}
 	tlen = (size_t)(nul - f) + 1;
 	if (count_records((const uint8_t *)f + tlen, len - tlen, PC_UPDATE_MAX_RECORDS) >
 	    PC_UPDATE_MAX_RECORDS) {
@@ -344,7 +357,7 @@ pc_update_parse(const void *frame, size_t len, Pidcast__Update **out)
 	}
 	/* The topic's host and the message's must agree, or a subscriber to one
 	 * host could be fed another's table. */
-	if (!pc_update_host_ok(u->host) || !u->has_seq || !u->has_instance_id ||
+	if (u->host == NULL || !u->has_seq || !u->has_instance_id ||
 	    strlen(u->host) != (size_t)(nul - f) - plen - 1 ||
 	    memcmp(u->host, f + plen, strlen(u->host)) != 0) {
 		pidcast__update__free_unpacked(u, NULL);

@@ -94,6 +94,27 @@ main(int argc, char **argv)
 		put(argv[1], name, enc.frame.data, enc.frame.len);
 	}
 
+	/* Hostile: a first part whose others never come (the count says a
+	 * million), and hosts the protocol forbids. */
+	{
+		Pidcast__Update whole = enc.msg;
+		enc.msg.n_upserts     = 1;
+		enc.msg.has_part      = 1;
+		enc.msg.part          = 0;
+		enc.msg.has_parts     = 1;
+		enc.msg.parts         = 1000000;
+		pc_encoder_frame(&enc);
+		put(argv[1], "part0-of-a-million", enc.frame.data, enc.frame.len);
+		enc.msg.has_part = enc.msg.has_parts = 0;
+		enc.msg.host                         = "";
+		pc_encoder_frame(&enc);
+		put(argv[1], "host-empty", enc.frame.data, enc.frame.len);
+		enc.msg.host = "a/b";
+		pc_encoder_frame(&enc);
+		put(argv[1], "host-slash", enc.frame.data, enc.frame.len);
+		enc.msg = whole;
+	}
+
 	h.seq          = 2;
 	p[0].rss_bytes = 2u << 20;
 	ups[0]         = (pc_upsert){ &p[0], PC_BIT(PC_F_RSS_BYTES), false };
