@@ -23,6 +23,7 @@
 
 #include "base/pc_err.h"
 #include "base/pc_idmap.h"
+#include "base/pc_utf8.h"
 #include "probe/pc_bpf_task.h"
 #include "probe/pc_probe.h"
 #include "probe/pc_procfs_text.h"
@@ -169,6 +170,14 @@ bent_new(bpfp *p, const struct pc_bpf_task *r, uint64_t create_time_ms)
 	return e;
 }
 
+/* comm, cut by the kernel at 15 bytes even inside a character, as valid
+ * UTF-8 (base/pc_utf8.h), as procfs gives it. */
+static void
+comm_name(bent *e, const struct pc_bpf_task *r)
+{
+	pc_utf8_repair(e->name, sizeof(e->name), r->comm, strnlen(r->comm, PC_BPF_COMM));
+}
+
 /* A kernel thread's name: /proc composes it from more than comm (the
  * workqueue a kworker serves, a kthread's full name), so it is read from
  * /proc/PID/comm when new and once in PC_PROBE_STATUS_EVERY scans, as
@@ -186,12 +195,16 @@ kernel_name(bpfp *p, bent *e, const struct pc_bpf_task *r)
 		close(fd);
 	}
 	if (n <= 0) {
-		memcpy(e->name, r->comm, PC_BPF_COMM);
-		e->name[PC_BPF_COMM - 1] = '\0';
+		comm_name(e, r);
 		return;
 	}
 	e->name[n]                      = '\0';
 	e->name[strcspn(e->name, "\n")] = '\0';
+	if (!pc_utf8_valid(e->name)) {
+		char raw[sizeof(e->name)];
+		memcpy(raw, e->name, sizeof(raw));
+		pc_utf8_repair(e->name, sizeof(e->name), raw, strlen(raw));
+	}
 }
 
 /* The leader's record starts its process's sums: its own counters and
@@ -219,8 +232,7 @@ take_leader(bpfp *p, const struct pc_bpf_task *r)
 		}
 	}
 	if (!e->kernel) {
-		memcpy(e->name, r->comm, PC_BPF_COMM);
-		e->name[PC_BPF_COMM - 1] = '\0';
+		comm_name(e, r);
 	} else if (fresh || (p->scan + r->tgid) % PC_PROBE_STATUS_EVERY == 0) {
 		kernel_name(p, e, r);
 	}
