@@ -50,6 +50,15 @@ int pc_test_open_handles(uint32_t pid);
  * 0 when it cannot be told. */
 unsigned long pc_test_rss_kib(void);
 
+/* How far a process's memory counters may trail what it touched: Linux
+ * folds each CPU's pending pages into the count it reports in batches of
+ * max(32, 2 x CPUs) pages a counter; 0 on Windows. */
+unsigned long long pc_test_counter_slack(void);
+
+/* 1 when a probe that keeps four files a process (procfs) cannot hold them
+ * all for n processes within this process's fd limit; 0 on Windows. */
+int pc_test_fds_short(size_t n);
+
 /* 1 under Wine, whose answers differ from Windows where DESIGN.md says. */
 int pc_test_under_wine(void);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -121,6 +122,29 @@ uint32_t
 pc_self_pid(void)
 {
 	return (uint32_t)getpid();
+}
+
+unsigned long long
+pc_test_counter_slack(void)
+{
+	long ncpu  = sysconf(_SC_NPROCESSORS_CONF);
+	long batch = ncpu * 2 > 32 ? ncpu * 2 : 32;
+
+	/* anon and file counters, each up to a batch a CPU behind */
+	return 2ull * (unsigned long long)(ncpu * batch) *
+	       (unsigned long long)sysconf(_SC_PAGESIZE);
+}
+
+int
+pc_test_fds_short(size_t n)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		return 1;
+	}
+	/* the probe raises its soft limit to the hard one, keeps 256 free */
+	return rl.rlim_max != RLIM_INFINITY && 4 * (rlim_t)n + 256 > rl.rlim_max;
 }
 
 int

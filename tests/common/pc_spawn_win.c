@@ -143,6 +143,19 @@ pc_self_pid(void)
 	return GetCurrentProcessId();
 }
 
+unsigned long long
+pc_test_counter_slack(void)
+{
+	return 0;
+}
+
+int
+pc_test_fds_short(size_t n)
+{
+	(void)n;
+	return 0;
+}
+
 /* GetTempPath plus a name from our PID and a counter, tried until one is
  * new: CreateDirectory fails on a name that exists. */
 int

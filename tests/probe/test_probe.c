@@ -148,10 +148,12 @@ test_memory(void **state)
 	assert_true(rss0 > 0);
 	command(f, "alloc 64");
 	r = tick(f);
-	assert_true(r->rss_bytes >= rss0 + 64 * MIB);
+	/* Linux counts a process's pages per CPU and folds them into the
+	 * count it reports in batches: up to pc_test_counter_slack() behind. */
+	assert_true(r->rss_bytes + pc_test_counter_slack() >= rss0 + 64 * MIB);
 	assert_true(r->peak_rss_bytes >= r->rss_bytes);
 	if (!pc_test_under_wine()) { /* Wine 8 reports no private bytes */
-		assert_true(r->private_bytes >= priv0 + 64 * MIB);
+		assert_true(r->private_bytes + pc_test_counter_slack() >= priv0 + 64 * MIB);
 	}
 }
 
@@ -200,7 +202,11 @@ test_exit(void **state)
 	fx *f = *state;
 
 	assert_non_null(tick(f));
-	assert_int_equal(pc_test_holds_resource_of(f->pid), strcmp(backend, "bpf") != 0);
+	/* procfs holds files up to its fd budget, which a machine with very
+	 * many processes uses up before it comes to the child. */
+	if (strcmp(backend, "procfs") != 0 || !pc_test_fds_short(f->snap.n)) {
+		assert_int_equal(pc_test_holds_resource_of(f->pid), strcmp(backend, "bpf") != 0);
+	}
 	assert_int_equal(pc_child_wait(f->child), 0);
 	f->child = NULL;
 	assert_null(tick(f));
