@@ -18,6 +18,11 @@ uint64_t pc_clock_mono_us(void);
 /* The host's name, NUL-terminated, truncated to cap. PC_OK or PC_ESYS. */
 int pc_hostname(char *buf, size_t cap);
 
+/* The soft limit on this process's open files (raised to the hard limit
+ * first where it is lower), for budgets of connections; 0 when there is
+ * no such limit or it cannot be told (Windows). */
+size_t pc_fd_limit(void);
+
 /* Whether standard output is a terminal. */
 bool pc_stdout_is_tty(void);
 

@@ -1,6 +1,7 @@
 /* pc_platform_posix.c: clocks, host name and stop requests for Linux. */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +41,22 @@ pc_hostname(char *buf, size_t cap)
 	}
 	buf[cap - 1] = '\0';
 	return PC_OK;
+}
+
+size_t
+pc_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		return 0;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur == RLIM_INFINITY ? 0 : (size_t)rl.rlim_cur;
 }
 
 static volatile sig_atomic_t stop_flag;
