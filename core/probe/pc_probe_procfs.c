@@ -295,33 +295,53 @@ user_name(procfs *p, uint32_t uid)
 	return name;
 }
 
-/* Arguments are NUL-separated; they are joined with spaces, as ps does. */
+/* Arguments are NUL-separated; they are joined with spaces, as ps does.
+ * Read up to the limit and a lookahead: if even that is not all of it, the
+ * last argument read is incomplete and is left out, so that what is
+ * scrubbed is whole arguments; then cut to the limit. */
 static char *
-read_cmdline(procfs *p, uint32_t pid)
+read_cmdline(procfs *p, uint32_t pid, bool *cut)
 {
-	char    path[32];
-	ssize_t n;
+	size_t  max = p->base.cmdline_max ? p->base.cmdline_max : PC_CMDLINE_MAX;
+	size_t  cap = max + PC_CMDLINE_LOOKAHEAD;
+	char    path[32], *buf, *out;
+	ssize_t n, got = 0;
 	int     fd;
 
 	snprintf(path, sizeof(path), "%u/cmdline", pid);
 	if ((fd = openat(p->proc_fd, path, O_RDONLY | O_CLOEXEC)) < 0) {
 		return NULL;
 	}
-	n = read(fd, p->buf, sizeof(p->buf) - 1);
-	close(fd);
-	if (n < 0) {
+	if ((buf = malloc(cap + 2)) == NULL) {
+		close(fd);
 		return NULL;
 	}
-	while (n > 0 && p->buf[n - 1] == '\0') {
-		n--;
+	/* The kernel hands out the arguments a page at a time; one byte more
+	 * than cap tells that there is more. */
+	while ((size_t)got <= cap && (n = read(fd, buf + got, cap + 1 - (size_t)got)) > 0) {
+		got += n;
 	}
-	for (ssize_t i = 0; i < n; i++) {
-		if (p->buf[i] == '\0') {
-			p->buf[i] = ' ';
+	close(fd);
+	if ((size_t)got > cap) {
+		ssize_t end = got - 1;
+		*cut        = true;
+		while (end > 0 && buf[end - 1] != '\0') {
+			end--;
+		}
+		got = end > 0 ? end : got - 1; /* one argument alone: its start */
+	}
+	while (got > 0 && buf[got - 1] == '\0') {
+		got--;
+	}
+	for (ssize_t i = 0; i < got; i++) {
+		if (buf[i] == '\0') {
+			buf[i] = ' ';
 		}
 	}
-	p->buf[n] = '\0';
-	return pc_scrub_cmdline(p->buf, &p->base.scrub);
+	buf[got] = '\0';
+	out      = pc_scrub_cut(buf, &p->base.scrub, max, cut);
+	free(buf);
+	return out;
 }
 
 /* Reads status for what only it has: the real uid (the first of the Uid
@@ -388,7 +408,7 @@ pent_new(procfs *p, uint32_t pid, stat_fields *sf, int *err)
 	e->kernel         = (sf->flags & PF_KTHREAD) != 0;
 
 	(void)read_status(p, e);
-	e->cmdline = read_cmdline(p, pid);
+	e->cmdline = read_cmdline(p, pid, &e->static_partial);
 	snprintf(path, sizeof(path), "%u/exe", pid);
 	n = readlinkat(p->proc_fd, path, p->buf, sizeof(p->buf) - 1);
 	if (n >= 0) {

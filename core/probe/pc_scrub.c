@@ -116,3 +116,24 @@ pc_scrub_cmdline(const char *cmd, const pc_scrub *s)
 	}
 	return out.data; /* the buffer is the string */
 }
+
+char *
+pc_scrub_cut(const char *cmd, const pc_scrub *s, size_t max, bool *cut)
+{
+	char  *out = pc_scrub_cmdline(cmd, s);
+	size_t n;
+
+	if (max == 0) {
+		max = PC_CMDLINE_MAX;
+	}
+	if (out == NULL || (n = strlen(out)) <= max) {
+		return out;
+	}
+	n = max;
+	while (n > 0 && ((unsigned char)out[n] & 0xC0) == 0x80) {
+		n--; /* out[n], a continuation byte, is not where a character starts */
+	}
+	out[n] = '\0';
+	*cut   = true;
+	return out;
+}
