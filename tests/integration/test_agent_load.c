@@ -304,6 +304,7 @@ test_stats_for_pids_load(void **state)
 	fx                          *x = *state;
 	static uint32_t              pids[PIDS_MAX + 1], live[4096];
 	size_t                       n_live;
+	Pidcast__GetProcessReply    *first;
 	Pidcast__StatsForPidsRequest over = PIDCAST__STATS_FOR_PIDS_REQUEST__INIT;
 	ProtobufCMessage            *out  = NULL;
 	watch                        w    = { 0 };
@@ -320,7 +321,8 @@ test_stats_for_pids_load(void **state)
 		pids[i] = live[i % n_live];
 	}
 	start_agent(x, "200ms");
-	assert_non_null(get_process(x, pc_child_pid(x->agent)));
+	assert_non_null(first = get_process(x, pc_child_pid(x->agent)));
+	pidcast__get_process_reply__free_unpacked(first, NULL);
 	rss[0] = rss_kib(pc_child_pid(x->agent));
 
 	assert_int_equal(nng_sub0_open(&w.sub), 0);
@@ -379,6 +381,9 @@ test_stats_for_pids_load(void **state)
 	                 PC_OK);
 	printf("# %d pids: status %d, '%s'\n", PIDS_MAX + 1, status, msg);
 	assert_int_equal(status, PIDCAST__STATUS_CODE__RESOURCE_EXHAUSTED);
+	if (out != NULL) {
+		protobuf_c_message_free_unpacked(out, NULL);
+	}
 }
 
 int
