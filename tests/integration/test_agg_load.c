@@ -463,12 +463,57 @@ test_idle_http_connections(void **state)
 	}
 }
 
+/* Sends raw bytes as a request; the status of the answer (0: none). */
+static int
+http_raw(const fx *x, const char *req, size_t len)
+{
+	struct timeval tv = { 10, 0 };
+	char           buf[512];
+	int            fd = tcp_open(x, false), status = 0;
+	ssize_t        n;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)send(fd, req, len, MSG_NOSIGNAL);
+	if ((n = recv(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+		buf[n] = '\0';
+		sscanf(buf, "HTTP/1.%*d %d", &status);
+	}
+	close(fd);
+	return status;
+}
+
+/* Requests that are not a GET of the page get an error status and the
+ * connection closed; a head larger than the server reads is refused. */
+static void
+test_http_hostile_requests(void **state)
+{
+	fx         *x = *state;
+	static char big[8191]; /* the most the server reads: nothing left unread */
+	char       *page;
+	size_t      len;
+
+	start_agg(x, NULL);
+	assert_int_equal(http_get(x, "/nope", &page, &len), 404);
+	free(page);
+	assert_int_equal(http_get(x, "/metrics?x=1", &page, &len), 200);
+	free(page);
+	assert_int_equal(http_raw(x, "POST /metrics HTTP/1.1\r\n\r\n", 26), 405);
+	assert_int_equal(http_raw(x, "\x16\x03\x01garbage\r\n\r\n", 14), 400);
+	assert_int_equal(http_raw(x, "GET /metrics\r\n\r\n", 16), 400);
+	memcpy(big, "GET /metrics HTTP/1.1\r\nX: ", 26);
+	memset(big + 26, 'a', sizeof(big) - 26);
+	assert_int_equal(http_raw(x, big, sizeof(big)), 431);
+	assert_int_equal(http_get(x, "/metrics", &page, &len), 200); /* still serving */
+	free(page);
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_retired_groups_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_http_connections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_http_hostile_requests, setup, teardown),
 	};
 
 	if (argc < 2) {
