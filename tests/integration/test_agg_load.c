@@ -50,10 +50,10 @@ typedef struct fx {
 } fx;
 
 static void
-start_agg(fx *x, const char *prlimit)
+start_agg(fx *x, const char *prlimit, const char *const *extra)
 {
 	char        bound[128], line[256], metrics[128] = "";
-	const char *argv[16];
+	const char *argv[24];
 	int         n  = 0;
 	uint64_t    t0 = pc_clock_mono_us();
 	FILE       *f  = NULL;
@@ -79,7 +79,10 @@ start_agg(fx *x, const char *prlimit)
 	argv[n++] = bound;
 	argv[n++] = "--down-after";
 	argv[n++] = "1000";
-	argv[n]   = NULL;
+	for (int i = 0; extra != NULL && extra[i] != NULL; i++) {
+		argv[n++] = extra[i];
+	}
+	argv[n] = NULL;
 	assert_non_null(x->agg = pc_child_start(argv));
 	while ((f = fopen(bound, "r")) == NULL) {
 		assert_true(pc_clock_mono_us() - t0 < 10000000u);
@@ -173,6 +176,7 @@ http_get(const fx *x, const char *path, char **out, size_t *len)
 typedef struct table {
 	pc_proc procs[PROCS];
 	char    names[PROCS][32];
+	size_t  n;
 } table;
 
 static const pc_proc *
@@ -180,7 +184,7 @@ table_next(const void *t, size_t *cur)
 {
 	const table *tb = t;
 
-	return *cur < PROCS ? &tb->procs[(*cur)++] : NULL;
+	return *cur < tb->n ? &tb->procs[(*cur)++] : NULL;
 }
 
 static uint64_t
@@ -201,11 +205,11 @@ host_seq(nng_socket req, const char *host)
 /* Keyframe k: PROCS processes, each of a group never seen before, each
  * with 1 s of user CPU. The next keyframe retires them all. */
 static void
-send_keyframe(nng_socket pub, pc_encoder *enc, table *t, uint64_t k)
+send_keyframe(nng_socket pub, pc_encoder *enc, table *t, uint64_t k, uint32_t procs)
 {
 	pc_update_hdr h = { "loadhost", 77, k, pc_clock_realtime_ms(), 1000 };
 
-	for (uint32_t i = 0; i < PROCS; i++) {
+	for (uint32_t i = 0; i < procs; i++) {
 		pc_proc *p = &t->procs[i];
 		snprintf(t->names[i], sizeof(t->names[i]), "g%03u_%04u", (unsigned)k, i);
 		*p = (pc_proc){ .pid            = (uint32_t)k * PROCS + i,
@@ -214,9 +218,33 @@ send_keyframe(nng_socket pub, pc_encoder *enc, table *t, uint64_t k)
 			        .threads        = 1,
 			        .cpu_user_us    = 1000000 };
 	}
-	assert_int_equal(pc_encoder_keyframe(enc, &h, table_next, t, PROCS), PC_OK);
+	t->n = procs;
+	assert_int_equal(pc_encoder_keyframe(enc, &h, table_next, t, procs), PC_OK);
 	assert_int_equal(pc_encoder_frame(enc), PC_OK);
 	assert_int_equal(nng_send(pub, enc->frame.data, enc->frame.len, 0), 0);
+}
+
+/* Keyframes 1 to rounds of procs new names each, through pub: the first
+ * until the pipe is up; then one at a time, each applied before the next,
+ * so that none is lost to a queue. */
+static void
+feed(const fx *x, nng_socket pub, pc_encoder *enc, table *t, uint64_t rounds, uint32_t procs)
+{
+	uint64_t t0 = pc_clock_mono_us();
+
+	while (host_seq(x->req, "loadhost") != 1) {
+		assert_true(pc_clock_mono_us() - t0 < 10000000u);
+		send_keyframe(pub, enc, t, 1, procs);
+		pc_sleep_ms(50);
+	}
+	for (uint64_t k = 2; k <= rounds; k++) {
+		send_keyframe(pub, enc, t, k, procs);
+		t0 = pc_clock_mono_us();
+		while (host_seq(x->req, "loadhost") != k) {
+			assert_true(pc_clock_mono_us() - t0 < 10000000u);
+			pc_sleep_ms(5);
+		}
+	}
 }
 
 /* The value of the first series that starts with prefix; -1 if none. */
@@ -294,25 +322,10 @@ test_retired_groups_bounded(void **state)
 	uint64_t   max_list_us = 0, n_list = 0;
 
 	assert_non_null(t);
-	start_agg(x, NULL);
+	start_agg(x, NULL, NULL);
 	assert_int_equal(nng_pub0_open(&pub), 0);
 	assert_int_equal(nng_dial(pub, x->url_in, NULL, NNG_FLAG_NONBLOCK), 0);
-	/* The first keyframe until the pipe is up; then one at a time, each
-	 * applied before the next, so that none is lost to a queue. */
-	t0 = pc_clock_mono_us();
-	while (host_seq(x->req, "loadhost") != 1) {
-		assert_true(pc_clock_mono_us() - t0 < 10000000u);
-		send_keyframe(pub, &enc, t, 1);
-		pc_sleep_ms(50);
-	}
-	for (uint64_t k = 2; k <= ROUNDS; k++) {
-		send_keyframe(pub, &enc, t, k);
-		t0 = pc_clock_mono_us();
-		while (host_seq(x->req, "loadhost") != k) {
-			assert_true(pc_clock_mono_us() - t0 < 10000000u);
-			pc_sleep_ms(5);
-		}
-	}
+	feed(x, pub, &enc, t, ROUNDS, PROCS);
 
 	t0 = pc_clock_mono_us();
 	assert_int_equal(http_get(x, "/metrics", &page, &len), 200);
@@ -411,7 +424,7 @@ test_idle_http_connections(void **state)
 	uint64_t t0, t_get;
 	bool     gone[IDLE + SLOW] = { false };
 
-	start_agg(x, "--nofile=200:200");
+	start_agg(x, "--nofile=200:200", NULL);
 	for (int i = 0; i < IDLE; i++) {
 		idle[i] = tcp_open(x, true);
 	}
@@ -492,7 +505,7 @@ test_http_hostile_requests(void **state)
 	char       *page;
 	size_t      len;
 
-	start_agg(x, NULL);
+	start_agg(x, NULL, NULL);
 	assert_int_equal(http_get(x, "/nope", &page, &len), 404);
 	free(page);
 	assert_int_equal(http_get(x, "/metrics?x=1", &page, &len), 200);
@@ -507,6 +520,70 @@ test_http_hostile_requests(void **state)
 	free(page);
 }
 
+/* The limits are flags: --max-retired-groups 10 keeps 10 retired groups;
+ * with --metrics-max-conns 2 a third connection closes the one that has
+ * waited longest at once; --metrics-timeout 500 closes the others then. */
+static void
+test_limits_are_flags(void **state)
+{
+	fx                *x       = *state;
+	static const char *extra[] = { "--max-retired-groups",
+		                       "10",
+		                       "--metrics-timeout",
+		                       "500",
+		                       "--metrics-max-conns",
+		                       "2",
+		                       NULL };
+	pc_encoder         enc     = { 0 };
+	table             *t       = calloc(1, sizeof(*t));
+	nng_socket         pub;
+	char              *page;
+	size_t             len;
+	double             sum;
+	int                a, b, c;
+	uint64_t           t0;
+
+	assert_non_null(t);
+	start_agg(x, NULL, extra);
+	assert_int_equal(nng_pub0_open(&pub), 0);
+	assert_int_equal(nng_dial(pub, x->url_in, NULL, NNG_FLAG_NONBLOCK), 0);
+	feed(x, pub, &enc, t, 5, 20); /* 80 groups retired */
+	assert_int_equal(http_get(x, "/metrics", &page, &len), 200);
+	assert_int_equal(series_value(page, "pidcast_host_retired_groups{host=\"loadhost\"}"), 10);
+	assert_int_equal(
+	        series_value(page, "pidcast_host_retired_groups_folded_total{host=\"loadhost\"}"),
+	        70);
+	assert_int_equal(cpu_groups(page, &sum), 20 + 10 + 1);
+	assert_true(sum > 99.5 && sum < 100.5);
+	free(page);
+
+	a = tcp_open(x, false);
+	b = tcp_open(x, false);
+	/* The listen backlog keeps the order: a is the one waited longest. */
+	t0 = pc_clock_mono_us();
+	c  = tcp_open(x, false);
+	while (!closed_by_peer(a)) {
+		assert_true(pc_clock_mono_us() - t0 < 400000u); /* well before the timeout */
+		pc_sleep_ms(1);
+	}
+	printf("# the oldest of 3 connections closed after %.1f ms\n",
+	       (double)(pc_clock_mono_us() - t0) / 1000.0);
+	assert_false(closed_by_peer(c));
+	while (!closed_by_peer(c)) {
+		assert_true(pc_clock_mono_us() - t0 < 3000000u);
+		pc_sleep_ms(10);
+	}
+	printf("# an idle connection closed after %.1f ms (--metrics-timeout 500)\n",
+	       (double)(pc_clock_mono_us() - t0) / 1000.0);
+	assert_true(pc_clock_mono_us() - t0 >= 450000u);
+	close(a);
+	close(b);
+	close(c);
+	nng_close(pub);
+	pc_encoder_fini(&enc);
+	free(t);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -514,6 +591,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_retired_groups_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_http_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_hostile_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limits_are_flags, setup, teardown),
 	};
 
 	if (argc < 2) {
