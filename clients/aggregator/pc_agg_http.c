@@ -142,27 +142,42 @@ respond(slot *c, const char *status, bool page)
 	send_more(c);
 }
 
-/* The request head is whole: GET of the page's path, or an error status. */
+int
+pc_http_route(const char *head, const char *path)
+{
+	const char *sp1 = strchr(head, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL, *q;
+	size_t      plen;
+
+	if (sp1 == NULL || sp2 == NULL || strncmp(sp2 + 1, "HTTP/1.", 7) != 0) {
+		return 400;
+	}
+	if ((size_t)(sp1 - head) != 3 || strncmp(head, "GET", 3) != 0) {
+		return 405;
+	}
+	plen = (size_t)(sp2 - sp1 - 1);
+	if ((q = memchr(sp1 + 1, '?', plen)) != NULL) {
+		plen = (size_t)(q - sp1 - 1);
+	}
+	return plen == strlen(path) && strncmp(sp1 + 1, path, plen) == 0 ? 200 : 404;
+}
+
+/* The request head is whole: the page, or an error status. */
 static void
 answer(slot *c)
 {
-	char  *sp1 = strchr(c->head, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-	size_t plen;
-
-	if (sp1 == NULL || sp2 == NULL || strncmp(sp2 + 1, "HTTP/1.", 7) != 0) {
-		respond(c, "400 Bad Request", false);
-		return;
-	}
-	plen = (size_t)(sp2 - sp1 - 1);
-	if (memchr(sp1 + 1, '?', plen) != NULL) {
-		plen = (size_t)((char *)memchr(sp1 + 1, '?', plen) - sp1 - 1);
-	}
-	if ((size_t)(sp1 - c->head) != 3 || strncmp(c->head, "GET", 3) != 0) {
-		respond(c, "405 Method Not Allowed", false);
-	} else if (plen != strlen(c->srv->path) || strncmp(sp1 + 1, c->srv->path, plen) != 0) {
-		respond(c, "404 Not Found", false);
-	} else {
+	switch (pc_http_route(c->head, c->srv->path)) {
+	case 200:
 		respond(c, "200 OK", true);
+		break;
+	case 404:
+		respond(c, "404 Not Found", false);
+		break;
+	case 405:
+		respond(c, "405 Method Not Allowed", false);
+		break;
+	default:
+		respond(c, "400 Bad Request", false);
+		break;
 	}
 }
 

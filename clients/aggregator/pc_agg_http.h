@@ -42,6 +42,11 @@ typedef struct pc_http_opts {
 	void           *arg;
 } pc_http_opts;
 
+/* The status a request head (NUL-terminated) gets: 200 for a GET of path
+ * (with any query), 405 for another method, 404 for another path, 400 for
+ * what is not an HTTP/1.x request line. */
+int pc_http_route(const char *head, const char *path);
+
 /* Listens on o->url; bound (PC_URL_MAX bytes) gets the URL as bound (port
  * 0: the OS's). On failure err says why. Returns a pc_err code. */
 int  pc_http_start(pc_http **out, const pc_http_opts *o, char *bound, char *err, size_t cap);

@@ -41,6 +41,26 @@ request(const char *dir, const char *method, const ProtobufCMessage *in)
 	put(dir, method, buf, n);
 }
 
+/* Request heads as scrapers and hostile clients send them. */
+static void
+http_seeds(const char *dir)
+{
+	static const char *const heads[] = {
+		"GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n",
+		"GET /metrics?x=1 HTTP/1.0\r\n\r\n",
+		"POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+		"GET /other HTTP/1.1\r\n\r\n",
+		"GET /metrics\r\n\r\n",
+		"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+	};
+	char name[16];
+
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		snprintf(name, sizeof(name), "head%zu", i);
+		put(dir, name, heads[i], strlen(heads[i]));
+	}
+}
+
 static const pc_proc *
 next(const void *table, size_t *cursor)
 {
@@ -59,7 +79,7 @@ main(int argc, char **argv)
 	pc_update_hdr h = { "seedhost", 42, 1, 1700000000000ULL, 1000 };
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: fuzz_seeds UPDATE-DIR RPC-DIR\n");
+		fprintf(stderr, "usage: fuzz_seeds UPDATE-DIR RPC-DIR [HTTP-DIR]\n");
 		return 2;
 	}
 	memset(p, 0, sizeof(p));
@@ -144,5 +164,8 @@ main(int argc, char **argv)
 	request(argv[2], "GetSnapshot", &gs.base);
 	request(argv[2], "Top", &tp.base);
 	request(argv[2], "ListHosts", &lh.base);
+	if (argc > 3) {
+		http_seeds(argv[3]);
+	}
 	return 0;
 }
