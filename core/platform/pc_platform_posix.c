@@ -1,10 +1,14 @@
 /* pc_platform_posix.c: clocks, host name and stop requests for Linux. */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* mallopt */
+#endif
 
 #include "base/pc_err.h"
 #include "platform/pc_platform.h"
@@ -57,6 +61,14 @@ pc_fd_limit(void)
 		(void)getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	return rl.rlim_cur == RLIM_INFINITY ? 0 : (size_t)rl.rlim_cur;
+}
+
+void
+pc_few_arenas(void)
+{
+#ifdef __GLIBC__
+	(void)mallopt(M_ARENA_MAX, 2);
+#endif
 }
 
 static volatile sig_atomic_t stop_flag;

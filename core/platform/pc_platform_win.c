@@ -33,6 +33,12 @@ pc_clock_mono_us(void)
 	       (uint64_t)(c.QuadPart % f.QuadPart) * 1000000u / (uint64_t)f.QuadPart;
 }
 
+/* The Windows heap has no per-thread arenas to bound. */
+void
+pc_few_arenas(void)
+{
+}
+
 /* Sockets and handles have no per-process limit that matters here. */
 size_t
 pc_fd_limit(void)

@@ -22,6 +22,9 @@ struct pc_service {
 	pc_service_hooks       hooks;
 	pc_replica           **reps;
 	size_t                 n_reps;
+	/* One StatsForPids at a time: they take turns at the probe anyway,
+	 * and so their memory is one call's, however many clients ask. */
+	nng_mtx *stats_lock;
 };
 
 #define SVC(b) ((pc_service *)(b))
@@ -243,7 +246,9 @@ stats_for_pids(Pidcast__Agent_Service *b, const Pidcast__StatsForPidsRequest *in
 		            PC_STATS_PIDS_MAX, in->n_pids);
 		return;
 	}
-	/* No lock: the records are the call's own and carry no strings. */
+	/* Not the replicas' lock: the records are the call's own and carry
+	 * no strings. */
+	nng_mtx_lock(s->stats_lock);
 	rv = s->hooks.stats_for_pids(s->hooks.arg, in->pids, in->n_pids, &stats);
 	if (rv != PC_OK) {
 		pc_rpc_fail(cd, PIDCAST__STATUS_CODE__INTERNAL, "probe: %s", pc_strerror(rv));
@@ -257,6 +262,7 @@ stats_for_pids(Pidcast__Agent_Service *b, const Pidcast__StatsForPidsRequest *in
 		free(ptrs);
 	}
 	pc_snapshot_fini(&stats);
+	nng_mtx_unlock(s->stats_lock);
 }
 
 static const pc_proc *
@@ -422,6 +428,10 @@ pc_service_open(pc_service **out, nng_mtx *lock, const pc_service_hooks *hooks)
 	if (hooks != NULL) {
 		s->hooks = *hooks;
 	}
+	if (nng_mtx_alloc(&s->stats_lock) != 0) {
+		free(s);
+		return PC_ENOMEM;
+	}
 	*out = s;
 	return PC_OK;
 }
@@ -430,6 +440,7 @@ void
 pc_service_close(pc_service *s)
 {
 	if (s != NULL) {
+		nng_mtx_free(s->stats_lock);
 		free(s->reps);
 		free(s);
 	}

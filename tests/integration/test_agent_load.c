@@ -168,7 +168,7 @@ test_huge_cmdline_cut_scrubbed(void **state)
 
 #define CLIENTS 16
 #define CALLS   4 /* a round: each client this many calls */
-#define ROUNDS  4
+#define ROUNDS  6
 
 typedef struct load {
 	const fx *x;
@@ -370,8 +370,10 @@ test_stats_for_pids_load(void **state)
 	printf("# slots lost %" PRIu64 ", longest gap %" PRIu64 " ms\n", lost, worst_gap);
 	assert_true(lost <= 2);
 	assert_true(worst_gap < 500);
-	/* Levels off: past the second round it grows by little. */
-	assert_true(rss[ROUNDS] < rss[2] + 8192);
+	/* Levels off: no round past the second adds much. */
+	for (int i = 3; i <= ROUNDS; i++) {
+		assert_true(rss[i] < rss[2] + 8192);
+	}
 
 	over.pids   = pids;
 	over.n_pids = PIDS_MAX + 1;
