@@ -146,7 +146,7 @@ run(void *arg)
 	int       rv;
 
 	pc_catch_stop();
-	pc_few_arenas(); /* StatsForPids calls are large, on any RPC thread */
+	pc_one_arena(); /* StatsForPids calls are large, on any RPC thread */
 	if ((rv = pc_agent_start(&a, r->o)) != PC_OK) {
 		fprintf(stderr, "pidcast-agent: %s\n", a.err);
 		pc_agent_stop(&a);

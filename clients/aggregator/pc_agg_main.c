@@ -239,7 +239,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	pc_catch_stop();
-	pc_few_arenas(); /* pages and snapshots are large, on any NNG thread */
+	pc_one_arena(); /* pages and snapshots are large, on any NNG thread */
 	if ((rv = pc_agg_start(&g, &o)) != PC_OK) {
 		fprintf(stderr, "pidcast-aggregator: %s\n", g.err);
 		pc_agg_stop(&g);

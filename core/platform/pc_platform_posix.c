@@ -64,10 +64,10 @@ pc_fd_limit(void)
 }
 
 void
-pc_few_arenas(void)
+pc_one_arena(void)
 {
 #ifdef __GLIBC__
-	(void)mallopt(M_ARENA_MAX, 2);
+	(void)mallopt(M_ARENA_MAX, 1);
 #endif
 }
 

@@ -35,7 +35,7 @@ pc_clock_mono_us(void)
 
 /* The Windows heap has no per-thread arenas to bound. */
 void
-pc_few_arenas(void)
+pc_one_arena(void)
 {
 }
 
