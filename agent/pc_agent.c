@@ -8,6 +8,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 
 #include "base/pc_err.h"
+#include "base/pc_utf8.h"
 #include "net/pc_net.h"
 #include "platform/pc_platform.h"
 
@@ -103,6 +104,19 @@ listen_on(pc_agent *a, nng_socket s, const char *url, const char *what, char *bo
 	return rv == PC_OK ? PC_OK : fail(a, rv, what, msg);
 }
 
+/* The host name, given or the OS's, as valid UTF-8 cut on a character
+ * boundary (pc_utf8.h): it goes out in every topic and Update. */
+static void
+set_host(pc_agent *a, const char *given)
+{
+	char os[PC_HOST_MAX + 1];
+
+	if (given == NULL) {
+		given = pc_hostname(os, sizeof(os)) == PC_OK ? os : "localhost";
+	}
+	pc_utf8_repair(a->host, sizeof(a->host), given, strlen(given));
+}
+
 int
 pc_agent_start(pc_agent *a, const pc_agent_opts *o)
 {
@@ -113,15 +127,12 @@ pc_agent_start(pc_agent *a, const pc_agent_opts *o)
 
 	memset(a, 0, sizeof(*a));
 	a->opts = *o;
-	if (o->host != NULL) {
-		snprintf(a->host, sizeof(a->host), "%s", o->host);
-	} else if (pc_hostname(a->host, sizeof(a->host)) != PC_OK) {
-		snprintf(a->host, sizeof(a->host), "localhost");
-	}
+	set_host(a, o->host);
 	/* A new instance id at every start tells subscribers to resync. */
 	a->instance = ((uint64_t)nng_random() << 32) | nng_random();
-	if ((rv = pc_probe_open(o->probe, &a->probe)) != PC_OK) {
-		return fail(a, rv, "probe", pc_strerror(rv));
+	if ((rv = pc_probe_open_why(o->probe, &a->probe, a->probe_why, sizeof(a->probe_why))) !=
+	    PC_OK) {
+		return fail(a, rv, "probe", a->probe_why[0] ? a->probe_why : pc_strerror(rv));
 	}
 	pc_probe_set_scrub(a->probe, &o->scrub);
 	pc_probe_set_cmdline_max(a->probe, o->cmdline_max);

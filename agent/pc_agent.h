@@ -66,7 +66,8 @@ typedef struct pc_agent {
 	pc_encoder  enc;
 	char        pub_bound[PC_URL_MAX]; /* the URLs as bound (port 0: the OS's) */
 	char        rpc_bound[PC_URL_MAX];
-	char        err[256]; /* what failed, for the caller to print */
+	char        probe_why[512]; /* why the backends before the one in use failed */
+	char        err[768];       /* what failed, for the caller to print */
 } pc_agent;
 
 /* Opens the probe and listens; on failure a->err says what failed. */

@@ -14,10 +14,12 @@
 #include "net/pc_bound.h"
 #include "net/pc_net.h"
 #include "base/pc_parse.h"
+#include "base/pc_term.h"
 #include "platform/pc_platform.h"
 #include "probe/pc_probe.h"
 #include "platform/pc_svcmgr.h"
 #include "net/pc_tls_args.h"
+#include "wire/pc_update.h"
 
 #define MAX_SCRUB_WORDS 64
 static const char *scrub_words[MAX_SCRUB_WORDS];
@@ -39,7 +41,8 @@ usage(FILE *out)
 	        "                     lets the OS pick a free port; this tells which)\n"
 	        "  --interval TIME    tick period: 1s, 250ms, 0.5 (seconds) (default 1s)\n"
 	        "  --keyframe N       a full keyframe every N ticks (default 30)\n"
-	        "  --host NAME        host name in the stream (default: this host's)\n"
+	        "  --host NAME        host name in the stream, 1 to 255 bytes of UTF-8 without\n"
+	        "                     '/' (default: this host's)\n"
 	        "  --aggregator URL   also send the stream to a pidcast-aggregator listening\n"
 	        "                     there (e.g. tcp://collector:7460; retried until it is up)\n"
 	        "  --probe NAME       probe backend (default %s; available:",
@@ -91,10 +94,16 @@ print_once(const char *probe_name, const pc_scrub *scrub, size_t cmdline_max)
 	pc_buf      line  = { 0 };
 	int         rv;
 
-	if ((rv = pc_probe_open(probe_name, &probe)) != PC_OK) {
+	char why[512];
+
+	if ((rv = pc_probe_open_why(probe_name, &probe, why, sizeof(why))) != PC_OK) {
 		fprintf(stderr, "pidcast-agent: cannot open probe '%s': %s\n",
-		        probe_name ? probe_name : pc_probe_backends[0]->name, pc_strerror(rv));
+		        probe_name ? probe_name : pc_probe_backends[0]->name,
+		        why[0] ? why : pc_strerror(rv));
 		return 1;
+	}
+	if (why[0] != '\0') {
+		fprintf(stderr, "pidcast-agent: probe %s (%s)\n", probe->ops->name, why);
 	}
 	pc_probe_set_scrub(probe, scrub);
 	pc_probe_set_cmdline_max(probe, cmdline_max);
@@ -141,7 +150,8 @@ typedef struct run_args {
 static int
 run(void *arg)
 {
-	run_args *r = arg;
+	run_args *r    = arg;
+	pc_buf    host = { 0 };
 	pc_agent  a;
 	int       rv;
 
@@ -162,8 +172,15 @@ run(void *arg)
 		}
 	}
 	pc_svcmgr_running();
-	fprintf(stderr, "pidcast-agent: host %s, publishing on %s, rpc on %s, every %u ms\n",
-	        a.host, a.pub_bound, a.rpc_bound, r->o->interval_ms);
+	if (a.probe_why[0] != '\0') {
+		fprintf(stderr, "pidcast-agent: probe %s (%s)\n", a.probe->ops->name, a.probe_why);
+	}
+	pc_term_str(&host, a.host, SIZE_MAX); /* one log line, whatever the name */
+	fprintf(stderr,
+	        "pidcast-agent: host %s, probe %s, publishing on %s, rpc on %s, every %u ms\n",
+	        host.err == PC_OK && host.len > 0 ? host.data : "", a.probe->ops->name, a.pub_bound,
+	        a.rpc_bound, r->o->interval_ms);
+	pc_buf_fini(&host);
 	rv = pc_agent_run(&a, pc_stop_requested, r->ticks);
 	if (rv != PC_OK) {
 		fprintf(stderr, "pidcast-agent: %s\n", a.err);
@@ -326,8 +343,7 @@ main(int argc, char **argv)
 			o.keyframe_every = (uint32_t)v;
 			break;
 		case OPT_HOST:
-			if (optarg[0] == '\0' || strlen(optarg) > PC_HOST_MAX ||
-			    strchr(optarg, '/')) {
+			if (!pc_host_valid(optarg, strlen(optarg))) {
 				return bad_value("--host", optarg);
 			}
 			o.host = optarg;

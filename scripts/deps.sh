@@ -31,6 +31,7 @@ pkgs=(
 	clang libclang-rt-14-dev clang-format valgrind curl prometheus
 	mingw-w64 wine wine64 dpkg-dev openssl
 	systemd strace
+	libbpf-dev bpftool
 )
 
 missing=()

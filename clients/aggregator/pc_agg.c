@@ -1,6 +1,7 @@
 /* pc_agg.c: receiving many agents' streams into one replica a host. */
 #include "pc_agg.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 
 #include "base/pc_err.h"
+#include "base/pc_term.h"
 #include "net/pc_net.h"
 #include "platform/pc_platform.h"
 #include "wire/pc_update.h"
@@ -149,31 +151,55 @@ max_hosts(const pc_agg *g)
 }
 
 static pc_agg_host *
-find_host(pc_agg *g, const char *name, bool create)
+find_host(pc_agg *g, const char *name)
 {
-	pc_agg_host *h, **grown;
-
 	for (size_t i = 0; i < g->n_hosts; i++) {
 		if (strcmp(g->hosts[i]->name, name) == 0) {
 			return g->hosts[i];
 		}
 	}
-	if (!create || g->n_hosts >= max_hosts(g) || (h = calloc(1, sizeof(*h))) == NULL) {
-		return NULL;
-	}
-	snprintf(h->name, sizeof(h->name), "%s", name);
-	if (pc_replica_open(&h->rep) != PC_OK ||
-	    (grown = realloc(g->hosts, (g->n_hosts + 1) * sizeof(*grown))) == NULL ||
-	    pc_service_add(g->svc, h->rep) != PC_OK) {
-		pc_replica_close(h->rep);
+	return NULL;
+}
+
+static void
+host_free(pc_agg_host *h)
+{
+	pc_groups_fini(&h->retired);
+	pc_replica_close(h->rep);
+	free(h);
+}
+
+/* A host not tracked yet: its replica, not yet listed anywhere. */
+static pc_agg_host *
+host_new(pc_agg *g, const char *name)
+{
+	pc_agg_host *h = calloc(1, sizeof(*h));
+
+	if (h == NULL || pc_replica_open(&h->rep) != PC_OK) {
 		free(h);
 		return NULL;
 	}
-	h->group_by            = g->opts.group_by;
-	h->max_retired         = g->opts.max_retired;
-	g->hosts               = grown;
-	g->hosts[g->n_hosts++] = h;
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	h->group_by    = g->opts.group_by;
+	h->max_retired = g->opts.max_retired;
 	return h;
+}
+
+/* Tracks a host once its first update is taken. */
+static int
+host_add(pc_agg *g, pc_agg_host *h)
+{
+	pc_agg_host **grown = realloc(g->hosts, (g->n_hosts + 1) * sizeof(*grown));
+
+	if (grown == NULL) {
+		return PC_ENOMEM;
+	}
+	g->hosts = grown;
+	if (pc_service_add(g->svc, h->rep) != PC_OK) {
+		return PC_ENOMEM;
+	}
+	g->hosts[g->n_hosts++] = h;
+	return PC_OK;
 }
 
 static uint64_t
@@ -184,50 +210,77 @@ down_after_us(const pc_agg *g, const pc_agg_host *h)
 	return interval * g->opts.down_after * 1000u;
 }
 
+/* "host NAME" then rest, in a log line: the name is a peer's, escaped
+ * (pc_term.h) so that it cannot end the line or drive a terminal. */
+static void
+log_host(pc_buf *log, const char *host, const char *rest)
+{
+	pc_buf_str(log, "host ");
+	pc_term_str(log, host, SIZE_MAX);
+	pc_buf_str(log, rest);
+}
+
+/* Whether an update may start the table of a host not seen yet: a
+ * keyframe, whole or its first part. */
+static bool
+starts_table(const Pidcast__Update *u)
+{
+	return u->kind == PIDCAST__UPDATE__KIND__KEYFRAME &&
+	       (!u->has_parts || u->parts <= 1 || (u->has_part && u->part == 0));
+}
+
 static void
 apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 {
-	pc_agg_host *h = find_host(g, u->host, false);
-	pc_apply     res;
+	pc_agg_host *h     = find_host(g, u->host);
+	bool         fresh = h == NULL;
+	pc_apply     res   = PC_STALE;
 	int          rv;
 
-	if (h == NULL && u->kind != PIDCAST__UPDATE__KIND__KEYFRAME) {
+	if (fresh && !starts_table(u)) {
 		g->counts.gaps++; /* a host not seen yet starts at its keyframe */
 		return;
 	}
-	if (h == NULL && (h = find_host(g, u->host, true)) == NULL) {
+	if (fresh && (g->n_hosts >= max_hosts(g) || (h = host_new(g, u->host)) == NULL)) {
 		g->counts.bad++;
 		if (g->n_hosts >= max_hosts(g) && !g->hosts_full) {
 			g->hosts_full = true; /* said once: a flood must not flood the log */
-			pc_buf_printf(
-			        log,
-			        "host limit (%zu) reached: host %s and later ones not tracked\n",
-			        max_hosts(g), u->host);
+			pc_buf_printf(log, "host limit (%zu) reached: ", max_hosts(g));
+			log_host(log, u->host, " and later ones not tracked\n");
 		}
 		return;
 	}
 	h->heard_us = pc_clock_mono_us();
-	if ((rv = pc_replica_apply(h->rep, u, on_event, h, &res)) != PC_OK) {
+	rv          = pc_replica_apply(h->rep, u, on_event, h, &res);
+	/* A new host is tracked only from an update its table took, so that
+	 * what is refused leaves no empty entry behind. */
+	if (fresh &&
+	    (rv != PC_OK || (res != PC_APPLIED && res != PC_PART) || host_add(g, h) != PC_OK)) {
+		host_free(h);
+		h = NULL;
+	}
+	if (rv != PC_OK) {
 		g->counts.bad++;
 		if (rv == PC_ETOOBIG) {
-			pc_buf_printf(log,
-			              "host %s: update refused: over %zu processes or %zu bytes\n",
-			              u->host, (size_t)PC_REPLICA_MAX_PROCS,
-			              (size_t)PC_REPLICA_MAX_BYTES);
+			log_host(log, u->host, ": update refused: ");
+			pc_buf_printf(log, "over %zu processes or %zu bytes\n",
+			              (size_t)PC_REPLICA_MAX_PROCS, (size_t)PC_REPLICA_MAX_BYTES);
 		}
 		return;
 	}
-	if (res == PC_APPLIED) {
+	if (res == PC_APPLIED && h != NULL) {
 		g->counts.applied++;
 		/* Up once its table is whole again: after a restart, at the new
 		 * instance's first keyframe, not at its first (dropped) delta. */
 		if (!h->up) {
 			h->up = true;
-			pc_buf_printf(log, "host %s up\n", u->host);
+			log_host(log, u->host, " up\n");
 		}
 	} else if (res == PC_GAP || res == PC_NEED_SYNC) {
 		g->counts.gaps++; /* it recovers at the host's next keyframe */
-		h->gaps++;
+		if (h != NULL) {
+			h->gaps++;
+		}
 	}
 }
 
@@ -241,9 +294,22 @@ check_liveness(pc_agg *g, pc_buf *log)
 		if (h->up && now - h->heard_us > down_after_us(g, h)) {
 			h->up = false;
 			g->counts.hosts_down_events++;
-			pc_buf_printf(log, "host %s down: silent for %u intervals\n",
-			              pc_replica_host(h->rep), g->opts.down_after);
+			log_host(log, pc_replica_host(h->rep), " down: ");
+			pc_buf_printf(log, "silent for %u intervals\n", g->opts.down_after);
 		}
+	}
+}
+
+/* An update whose topic names a host the protocol forbids: counted, and
+ * said once (without the name, which may hold anything). */
+static void
+refuse_host(pc_agg *g, pc_buf *log)
+{
+	if (g->counts.hosts_refused++ == 0) {
+		pc_buf_printf(log,
+		              "update refused: its host is not 1 to %d bytes without '/'; "
+		              "later ones are counted in pidcast_aggregator_hosts_refused_total\n",
+		              PC_HOST_MAX);
 	}
 }
 
@@ -253,16 +319,18 @@ pc_agg_poll(pc_agg *g, int timeout_ms, pc_buf *log)
 	Pidcast__Update *u;
 	void            *buf;
 	size_t           len;
-	int              rv;
+	int              rv, prv;
 
 	nng_socket_set_ms(g->sub, NNG_OPT_RECVTIMEO, timeout_ms);
 	rv = nng_recv(g->sub, &buf, &len, NNG_FLAG_ALLOC);
 	nng_mtx_lock(g->lock);
 	if (rv == 0) {
 		g->counts.updates++;
-		if (pc_update_parse(buf, len, &u) == PC_OK) {
+		if ((prv = pc_update_parse(buf, len, &u)) == PC_OK) {
 			apply(g, u, log);
 			pidcast__update__free_unpacked(u, NULL);
+		} else if (prv == PC_EINVAL) {
+			refuse_host(g, log);
 		} else {
 			g->counts.bad++;
 		}
@@ -282,9 +350,7 @@ pc_agg_stop(pc_agg *g)
 	nng_close(g->sub);
 	pc_service_close(g->svc);
 	for (size_t i = 0; i < g->n_hosts; i++) {
-		pc_groups_fini(&g->hosts[i]->retired);
-		pc_replica_close(g->hosts[i]->rep);
-		free(g->hosts[i]);
+		host_free(g->hosts[i]);
 	}
 	free(g->hosts);
 	if (g->lock != NULL) {

@@ -72,6 +72,7 @@ typedef struct pc_agg_host {
 
 typedef struct pc_agg_counts {
 	uint64_t updates, applied, gaps, bad, hosts_down_events;
+	uint64_t hosts_refused; /* updates whose topic names a forbidden host */
 } pc_agg_counts;
 
 typedef struct pc_agg {
@@ -94,7 +95,8 @@ typedef struct pc_agg {
 
 int pc_agg_start(pc_agg *g, const pc_agg_opts *o);
 /* Receives for up to timeout_ms, applies, and checks liveness. Lines for
- * the log (host up and down) are appended to log. */
+ * the log (host up and down) are appended to log, each ending in a newline
+ * and holding no other: host names in them are escaped (pc_term.h). */
 int  pc_agg_poll(pc_agg *g, int timeout_ms, pc_buf *log);
 void pc_agg_stop(pc_agg *g);
 

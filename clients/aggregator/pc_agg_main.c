@@ -65,6 +65,18 @@ usage(FILE *out)
 	        PC_AGG_MAX_RETIRED);
 }
 
+/* Each line of a poll's log with the program's name in front, so that a
+ * line never lacks it; the peers' text in them is escaped (pc_agg.c). */
+static void
+print_log(const pc_buf *log)
+{
+	for (size_t at = 0, n; at < log->len; at += n + 1) {
+		const char *nl = memchr(log->data + at, '\n', log->len - at);
+		n              = nl != NULL ? (size_t)(nl - (log->data + at)) : log->len - at;
+		fprintf(stderr, "pidcast-aggregator: %.*s\n", (int)n, log->data + at);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -271,9 +283,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "pidcast-aggregator: %s\n", pc_strerror(rv));
 			break;
 		}
-		if (log.len > 0) {
-			fprintf(stderr, "pidcast-aggregator: %s", log.data);
-		}
+		print_log(&log);
 	}
 	pc_buf_fini(&log);
 	pc_exit_guard(PC_EXIT_GUARD_MS, rv == PC_OK ? 0 : 1);

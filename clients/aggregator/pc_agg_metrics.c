@@ -28,7 +28,9 @@ typedef struct hostsnap {
 	size_t     n_pids;
 } hostsnap;
 
-/* A label value: backslash, quote and newline escaped. */
+/* A label value: backslash, quote and newline escaped. Nothing else needs
+ * to be done: label values must be UTF-8, and host names and record
+ * strings already are (refused or repaired on receipt, pc_utf8.h). */
 static void
 label(pc_buf *b, const char *s)
 {
@@ -86,6 +88,8 @@ static const metric M[] = {
 	{ "pidcast_aggregator_updates_total", "counter", "updates received" },
 	{ "pidcast_aggregator_gaps_total", "counter", "updates dropped awaiting a keyframe" },
 	{ "pidcast_aggregator_bad_total", "counter", "messages that did not decode" },
+	{ "pidcast_aggregator_hosts_refused_total", "counter",
+	  "updates refused for their host name (empty, over 255 bytes, with '/')" },
 };
 
 enum {
@@ -107,6 +111,7 @@ enum {
 	A_UPDATES,
 	A_GAPS,
 	A_BAD,
+	A_HOSTS_REFUSED,
 	N_METRICS
 };
 
@@ -312,7 +317,10 @@ format(pc_buf *b, const hostsnap *hs, size_t n, const pc_agg_counts *c)
 	for (int m = 0; m < N_METRICS; m++) {
 		head(b, m);
 		if (m >= A_UPDATES) {
-			uint64_t v = m == A_UPDATES ? c->updates : m == A_GAPS ? c->gaps : c->bad;
+			uint64_t v = m == A_UPDATES ? c->updates
+			             : m == A_GAPS  ? c->gaps
+			             : m == A_BAD   ? c->bad
+			                            : c->hosts_refused;
 			pc_buf_printf(b, "%s %" PRIu64 "\n", M[m].name, v);
 			continue;
 		}

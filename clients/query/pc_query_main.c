@@ -12,7 +12,6 @@
 
 #include "base/pc_err.h"
 #include "base/pc_exit_guard.h"
-#include "wire/pc_json.h"
 #include "net/pc_net.h"
 #include "base/pc_parse.h"
 #include "pc_query_print.h"
@@ -61,7 +60,8 @@ usage(FILE *out)
 	        "  --host NAME        with get, list and snapshot: which host, for an\n"
 	        "                     aggregator\n"
 	        "                     (default: the only one)\n"
-	        "  --recv-max BYTES   largest reply taken (default 67108864)\n"
+	        "  --recv-max BYTES   largest reply taken (default 67108864); one larger,\n"
+	        "                     up to twice that, is refused with its size\n"
 	        "  --timeout TIME     wait this long for each answer: 3s, 500ms, 0.5\n"
 	        "                     (seconds) (default 3s)\n"
 	        "  --json             JSON lines, one object a process (default: a table)\n"
@@ -111,7 +111,7 @@ connect_agent(query *q)
 	nng_socket_set_ms(q->sock, NNG_OPT_RECVTIMEO, (nng_duration)q->timeout_ms);
 	nng_socket_set_ms(q->sock, NNG_OPT_SENDTIMEO, (nng_duration)q->timeout_ms);
 	nng_socket_set_ms(q->sock, NNG_OPT_REQ_RESENDTIME, RESEND_MS);
-	nng_socket_set_size(q->sock, NNG_OPT_RECVMAXSZ, q->recv_max ? q->recv_max : PC_RECV_MAX);
+	pc_rpc_set_reply_max(q->sock, q->recv_max ? q->recv_max : PC_RECV_MAX);
 	/* A refused connection, or a TLS handshake that fails, is retried in
 	 * the background and shows as the timeout below, with a clear message. */
 	if (pc_dial(q->sock, q->url, &q->tls, err, sizeof(err)) != PC_OK) {
@@ -143,6 +143,10 @@ call(query *q, const char *method, const ProtobufCMessage *in,
 		                           : "");
 		return EXIT_ERR;
 	}
+	if (rv == PC_ETOOBIG) {
+		fprintf(stderr, PROG ": %s: %s bytes (--recv-max)\n", method, msg);
+		return EXIT_ERR;
+	}
 	if (rv != PC_OK) {
 		fprintf(stderr, PROG ": %s: %s\n", method, pc_strerror(rv));
 		return EXIT_ERR;
@@ -151,8 +155,10 @@ call(query *q, const char *method, const ProtobufCMessage *in,
 		return EXIT_OK;
 	}
 	name = protobuf_c_enum_descriptor_get_value(codes, status);
-	fprintf(stderr, PROG ": %s: %s%s%s\n", method, name != NULL ? name->name : "UNKNOWN",
-	        msg[0] != '\0' ? ": " : "", msg);
+	fprintf(stderr, PROG ": %s: %s%s", method, name != NULL ? name->name : "UNKNOWN",
+	        msg[0] != '\0' ? ": " : "");
+	pc_query_print_text(stderr, msg); /* the server's text */
+	fputc('\n', stderr);
 	return status == PIDCAST__STATUS_CODE__NOT_FOUND ? EXIT_NOTFOUND : EXIT_ERR;
 }
 
@@ -234,8 +240,10 @@ cmd_snapshot(query *q)
 	if (rv != EXIT_OK) {
 		return rv;
 	}
-	fprintf(stderr, PROG ": host %s, instance %016" PRIx64 ", seq %" PRIu64 ", %zu processes\n",
-	        u->host != NULL ? u->host : "-", u->instance_id, u->seq, u->n_upserts);
+	fputs(PROG ": host ", stderr);
+	pc_query_print_text(stderr, u->host);
+	fprintf(stderr, ", instance %016" PRIx64 ", seq %" PRIu64 ", %zu processes\n",
+	        u->instance_id, u->seq, u->n_upserts);
 	if (!q->json) {
 		pc_query_print_list_header(stdout);
 	}
@@ -281,30 +289,11 @@ cmd_hosts(query *q)
 	if (rv != EXIT_OK) {
 		return rv;
 	}
-	if (!q->json) {
-		printf("%-24s %-4s %-6s %9s %12s %16s\n", "HOST", "UP", "SYNCED", "PROCS", "SEQ",
-		       "INSTANCE");
-	}
-	for (size_t i = 0; i < reply->n_hosts; i++) {
-		const Pidcast__HostInfo *h = reply->hosts[i];
-		if (q->json) {
-			pc_buf name = { 0 };
-			pc_json_str(&name, h->host != NULL ? h->host : "");
-			printf("{\"host\":%s,\"up\":%s,\"synced\":%s,\"processes\":%u,"
-			       "\"seq\":%" PRIu64 ",\"instance_id\":\"%016" PRIx64
-			       "\",\"last_update_ms\":%" PRIu64 "}\n",
-			       name.err == PC_OK ? name.data : "null", h->up ? "true" : "false",
-			       h->synced ? "true" : "false", h->processes, h->seq, h->instance_id,
-			       h->last_update_ms);
-			pc_buf_fini(&name);
-		} else {
-			printf("%-24s %-4s %-6s %9u %12" PRIu64 " %016" PRIx64 "\n",
-			       h->host ? h->host : "", h->up ? "yes" : "no",
-			       h->synced ? "yes" : "no", h->processes, h->seq, h->instance_id);
-		}
+	if ((rv = pc_query_print_hosts(stdout, reply, q->json)) != PC_OK) {
+		rv = print_failed("ListHosts", rv);
 	}
 	pidcast__list_hosts_reply__free_unpacked(reply, NULL);
-	return EXIT_OK;
+	return rv;
 }
 
 int

@@ -7,34 +7,27 @@
 #include <stdint.h>
 
 #include "base/pc_buf.h"
+#include "base/pc_term.h"
 #include "wire/pc_codec.h"
 #include "base/pc_err.h"
 #include "wire/pc_json.h"
 
 #define MIB 1048576.0
 
-/* Writes s, at most max characters of it, with control bytes as '?' so
- * that a process name cannot drive the terminal; NULL (unknown) is "-".
- * Returns the characters written (UTF-8 continuation bytes do not count). */
+/* Writes s, at most max characters of it, made safe for a terminal
+ * (pc_term.h) so that a process name cannot drive it; NULL (unknown) is
+ * "-". Returns the characters written. */
 static int
 put_clean(FILE *out, const char *s, int max)
 {
-	int n = 0;
+	pc_buf b = { 0 };
+	size_t n = pc_term_str(&b, s != NULL ? s : "-", (size_t)max);
 
-	if (s == NULL) {
-		s = "-";
+	if (b.err == PC_OK && b.len > 0) {
+		fwrite(b.data, 1, b.len, out);
 	}
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		if ((c & 0xc0) != 0x80) {
-			if (n == max) {
-				break;
-			}
-			n++;
-		}
-		putc(c < 0x20 || c == 0x7f ? '?' : c, out);
-	}
-	return n;
+	pc_buf_fini(&b);
+	return (int)n;
 }
 
 static void
@@ -43,6 +36,12 @@ put_padded(FILE *out, const char *s, int width)
 	for (int n = put_clean(out, s, width); n < width; n++) {
 		putc(' ', out);
 	}
+}
+
+void
+pc_query_print_text(FILE *out, const char *s)
+{
+	put_clean(out, s, INT_MAX);
 }
 
 /* A JSON number, or null for NaN and infinities, which JSON lacks. */
@@ -236,5 +235,40 @@ pc_query_print_top(FILE *out, const Pidcast__TopReply *r, bool json)
 		}
 		pc_proc_clear(&p);
 	}
+	return rv;
+}
+
+int
+pc_query_print_hosts(FILE *out, const Pidcast__ListHostsReply *r, bool json)
+{
+	pc_buf b = { 0 };
+	int    rv;
+
+	if (!json) {
+		fprintf(out, "%-24s %-4s %-6s %9s %12s %16s\n", "HOST", "UP", "SYNCED", "PROCS",
+		        "SEQ", "INSTANCE");
+	}
+	for (size_t i = 0; i < r->n_hosts; i++) {
+		const Pidcast__HostInfo *h = r->hosts[i];
+		if (!json) {
+			put_padded(out, h->host != NULL ? h->host : "", 24);
+			fprintf(out, " %-4s %-6s %9u %12" PRIu64 " %016" PRIx64 "\n",
+			        h->up ? "yes" : "no", h->synced ? "yes" : "no", h->processes,
+			        h->seq, h->instance_id);
+			continue;
+		}
+		pc_buf_str(&b, "{\"host\":");
+		pc_json_str(&b, h->host != NULL ? h->host : "");
+		pc_buf_printf(&b,
+		              ",\"up\":%s,\"synced\":%s,\"processes\":%u,\"seq\":%" PRIu64
+		              ",\"instance_id\":\"%016" PRIx64 "\",\"last_update_ms\":%" PRIu64
+		              "}\n",
+		              h->up ? "true" : "false", h->synced ? "true" : "false", h->processes,
+		              h->seq, h->instance_id, h->last_update_ms);
+	}
+	if ((rv = b.err) == PC_OK && b.len > 0) {
+		fwrite(b.data, 1, b.len, out);
+	}
+	pc_buf_fini(&b);
 	return rv;
 }

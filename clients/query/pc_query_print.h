@@ -25,4 +25,12 @@ int  pc_query_print_list(FILE *out, Pidcast__Process *const *m, size_t n, bool j
  * or the records with "cpu_percent" and "io_bytes_per_sec". */
 int pc_query_print_top(FILE *out, const Pidcast__TopReply *r, bool json);
 
+/* Hosts: HOST UP SYNCED PROCS SEQ INSTANCE, or a JSON object a line. */
+int pc_query_print_hosts(FILE *out, const Pidcast__ListHostsReply *r, bool json);
+
+/* Text from a peer (a host name, an error message), made safe for a
+ * terminal: valid UTF-8, control characters escaped (base/pc_term.h).
+ * Every string these print from a reply goes through the same helper. */
+void pc_query_print_text(FILE *out, const char *s);
+
 #endif

@@ -2,6 +2,7 @@
  * terminal, or one JSON line an event. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,10 @@
 #include "base/pc_glob.h"
 #include "wire/pc_json.h"
 #include "base/pc_parse.h"
+#include "base/pc_term.h"
 #include "platform/pc_platform.h"
 #include "rpc/pc_rpc.h"
+#include "net/pc_net.h"
 #include "net/pc_tls_args.h"
 #include "wire/pc_update.h"
 
@@ -34,7 +37,9 @@ typedef struct sub {
 	/* What the last resync event said, to tell the next one's reason. */
 	bool        synced_once;
 	uint64_t    instance, seq, gaps, silences;
-	const char *reason; /* why the table went out of sync; NULL: it did not */
+	const char *reason;   /* why the table went out of sync; NULL: it did not */
+	uint64_t    attempts; /* resyncs of the follower reported on */
+	const char *rpc_url;
 } sub;
 
 static void
@@ -53,7 +58,9 @@ usage(FILE *out)
 	        "  --no-rpc        never ask for snapshots: recover from keyframes\n"
 	        "  --json          one JSON line an event: new, changed (changed fields\n"
 	        "                  only), exit, and resync (the table was rebuilt: at the\n"
-	        "                  first sync, after a gap, a silence or an agent restart)\n"
+	        "                  first sync, after a gap, a silence or an agent restart),\n"
+	        "                  and unsynced (a resync failed, or its snapshot is behind\n"
+	        "                  the stream: why, and when it tries again; also on stderr)\n"
 	        "  --marks         with --json, also an update line after each update's\n"
 	        "                  events: the sequence the table now stands at\n"
 	        "  --pid PID       only this process\n"
@@ -81,10 +88,10 @@ derive_rpc(const char *url)
 	}
 	if ((strcmp(u->u_scheme, "tcp") == 0 || strcmp(u->u_scheme, "tls+tcp") == 0) &&
 	    u->u_port != NULL && atoi(u->u_port) > 0 && atoi(u->u_port) < 65535 &&
-	    (out = malloc(strlen(url) + 8)) != NULL) {
-		bool v6 = strchr(u->u_hostname, ':') != NULL; /* an IPv6 literal */
-		sprintf(out, v6 ? "%s://[%s]:%d" : "%s://%s:%d", u->u_scheme, u->u_hostname,
-		        atoi(u->u_port) + 1);
+	    (out = malloc(PC_URL_MAX)) != NULL &&
+	    pc_url_with_port(url, (unsigned)atoi(u->u_port) + 1, out) != PC_OK) {
+		free(out);
+		out = NULL;
 	}
 	nng_url_free(u);
 	return out;
@@ -168,6 +175,97 @@ report_sync(sub *s)
 	s->reason      = NULL;
 }
 
+/* Writes s to stdout made safe for a terminal (pc_term.h): at most max
+ * characters, padded with spaces to width. */
+static void
+put_text(const char *s, size_t max, size_t width)
+{
+	pc_buf b = { 0 };
+	size_t n = pc_term_str(&b, s, max);
+
+	if (b.err == PC_OK && b.len > 0) {
+		fwrite(b.data, 1, b.len, stdout);
+	}
+	for (; n < width; n++) {
+		putchar(' ');
+	}
+	pc_buf_fini(&b);
+}
+
+/* Why the last resync left the table not synced, in words. The server's
+ * message is quoted as a JSON string, so that its bytes cannot reach the
+ * terminal raw. */
+static void
+why_unsynced(pc_buf *b, const pc_resync_info *l)
+{
+	const ProtobufCEnumValue *code;
+
+	switch (l->outcome) {
+	case PC_RESYNC_OK:
+		break;
+	case PC_RESYNC_FAILED:
+		if (l->status != PIDCAST__STATUS_CODE__OK) {
+			code = protobuf_c_enum_descriptor_get_value(
+			        &pidcast__status_code__descriptor, l->status);
+			pc_buf_printf(b, "the snapshot was refused: %s ",
+			              code != NULL ? code->name : "UNKNOWN");
+			pc_json_str(b, l->message);
+		} else if (l->err == PC_ETOOBIG) { /* our own words, with the sizes */
+			pc_buf_printf(b, "no snapshot: %s bytes (--recv-max)", l->message);
+		} else {
+			pc_buf_printf(b, "no snapshot: %s", pc_strerror(l->err));
+		}
+		break;
+	case PC_RESYNC_BEHIND:
+		pc_buf_printf(
+		        b, "the snapshot is at seq %" PRIu64 ", behind the stream at seq %" PRIu64,
+		        l->snapshot_seq, l->stream_seq);
+		break;
+	case PC_RESYNC_INSTANCE:
+		pc_buf_str(b, "the snapshot is of another agent instance than the stream "
+		              "(is --rpc the same agent?)");
+		break;
+	}
+}
+
+/* After each resync that did not sync the table: why, on stderr and, with
+ * --json, as an unsynced line. Resyncs are backed off, so these are at most
+ * one a second, and fewer while they keep failing. */
+static void
+report_unsynced(sub *s)
+{
+	static const char *const reasons[] = { "", "snapshot-failed", "snapshot-behind",
+		                               "other-instance" };
+	const pc_resync_info    *l         = pc_follow_last_resync(s->f);
+	pc_buf                   why       = { 0 };
+
+	if (l->attempts == s->attempts) {
+		return;
+	}
+	s->attempts = l->attempts;
+	if (l->outcome == PC_RESYNC_OK) {
+		return;
+	}
+	why_unsynced(&why, l);
+	fprintf(stderr,
+	        "pidcast-sub: not synced: %s (from %s); next snapshot in %.1f s at the "
+	        "earliest, or a keyframe on the stream\n",
+	        why.len > 0 ? why.data : "?", s->rpc_url, (double)l->retry_ms / 1000.0);
+	if (s->json) {
+		pc_buf_reset(&s->line);
+		pc_buf_printf(&s->line, "{\"event\":\"unsynced\",\"reason\":\"%s\",\"host\":",
+		              reasons[l->outcome]);
+		pc_json_str(&s->line, pc_replica_host(pc_follow_replica(s->f)));
+		pc_buf_str(&s->line, ",\"detail\":");
+		pc_json_str(&s->line, why.len > 0 ? why.data : "");
+		pc_buf_printf(&s->line, ",\"retry_ms\":%" PRIu32 "}\n", l->retry_ms);
+		if (s->line.err == PC_OK) {
+			fwrite(s->line.data, 1, s->line.len, stdout);
+		}
+	}
+	pc_buf_fini(&why);
+}
+
 typedef struct row {
 	const pc_proc *p;
 	double         cpu;
@@ -209,17 +307,22 @@ print_table(sub *s, bool tty)
 	if (tty) {
 		fputs("\033[H\033[2J", stdout);
 	}
-	printf("host %s  processes %zu  seq %" PRIu64 "  %s  gaps %" PRIu64 "  resyncs %" PRIu64
+	fputs("host ", stdout);
+	put_text(pc_replica_host(r), SIZE_MAX, 0);
+	printf("  processes %zu  seq %" PRIu64 "  %s  gaps %" PRIu64 "  resyncs %" PRIu64
 	       "  refused %" PRIu64 "\n",
-	       pc_replica_host(r), pc_replica_count(r), pc_replica_seq(r),
+	       pc_replica_count(r), pc_replica_seq(r),
 	       pc_replica_synced(r) ? "synced" : "RESYNCING", st->gaps, st->resyncs, st->refused);
 	printf("%8s %8s %6s %10s %7s %-12s %s\n", "PID", "PPID", "CPU%", "RSS(MiB)", "THREADS",
 	       "USER", "NAME");
 	for (size_t i = 0; i < n && i < TABLE_ROWS; i++) {
 		p = rows[i].p;
-		printf("%8u %8u %6.1f %10.1f %7u %-12.12s %s\n", p->pid, p->ppid, rows[i].cpu,
-		       (double)p->rss_bytes / (1024.0 * 1024.0), p->threads,
-		       p->user ? p->user : "?", p->name ? p->name : "?");
+		printf("%8u %8u %6.1f %10.1f %7u ", p->pid, p->ppid, rows[i].cpu,
+		       (double)p->rss_bytes / (1024.0 * 1024.0), p->threads);
+		put_text(p->user ? p->user : "?", 12, 12);
+		putchar(' ');
+		put_text(p->name ? p->name : "?", SIZE_MAX, 0);
+		putchar('\n');
 	}
 	if (!tty) {
 		putchar('\n');
@@ -342,6 +445,7 @@ main(int argc, char **argv)
 	} else if (o.rpc_url == NULL) {
 		o.rpc_url = derived = derive_rpc(o.url);
 	}
+	s.rpc_url = o.rpc_url;
 	pc_catch_stop();
 	if ((rv = pc_follow_open(&s.f, &o, err, sizeof(err))) != PC_OK) {
 		fprintf(stderr, "pidcast-sub: %s\n", err);
@@ -358,6 +462,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "pidcast-sub: %s\n", pc_strerror(rv));
 			break;
 		}
+		report_unsynced(&s);
 		if (s.json) {
 			/* A silence resyncs without anything received. */
 			report_sync(&s);

@@ -19,7 +19,8 @@ pc_bound_write(const char *path, const pc_bound_entry *e, size_t n)
 		return PC_ENOMEM;
 	}
 	snprintf(tmp, len, "%s.tmp", path);
-	if ((f = fopen(tmp, "w")) == NULL) {
+	/* Binary: the same bytes on every OS, no CR before each newline. */
+	if ((f = fopen(tmp, "wb")) == NULL) {
 		free(tmp);
 		return PC_ESYS;
 	}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "base/pc_err.h"
+#include "base/pc_utf8.h"
 #include "platform/pc_platform.h"
 
 /* FILETIME counts 100 ns since 1601-01-01; Unix time starts 11644473600 s later. */
@@ -49,12 +50,14 @@ pc_fd_limit(void)
 int
 pc_hostname(char *buf, size_t cap)
 {
-	DWORD n = (DWORD)cap;
+	WCHAR w[256];
+	DWORD n = (DWORD)(sizeof(w) / sizeof(w[0]));
 
-	if (!GetComputerNameExA(ComputerNameDnsHostname, buf, &n)) {
+	/* The wide form: the A form answers in the ANSI code page, not UTF-8. */
+	if (!GetComputerNameExW(ComputerNameDnsHostname, w, &n)) {
 		return PC_ESYS;
 	}
-	buf[cap - 1] = '\0';
+	pc_utf8_from_utf16(buf, cap, (const uint16_t *)w, n);
 	return PC_OK;
 }
 

@@ -1,6 +1,7 @@
 /* pc_probe.c: backend selection, dispatch and the snapshot array. */
 #include "probe/pc_probe.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,15 +38,39 @@ pc_snapshot_fini(pc_snapshot *s)
 }
 
 int
-pc_probe_open(const char *name, pc_probe **out)
+pc_probe_open_why(const char *name, pc_probe **out, char *why, size_t cap)
 {
+	size_t used = 0;
+	int    rv   = PC_ENOENT;
+
+	if (why != NULL && cap > 0) {
+		why[0] = '\0';
+	}
 	for (int i = 0; pc_probe_backends[i] != NULL; i++) {
-		const pc_probe_ops *ops = pc_probe_backends[i];
-		if (name == NULL || strcmp(name, ops->name) == 0) {
-			return ops->open(out);
+		const pc_probe_ops *ops      = pc_probe_backends[i];
+		char                msg[256] = "";
+		if (name != NULL && strcmp(name, ops->name) != 0) {
+			continue;
+		}
+		if ((rv = ops->open(out, msg, sizeof(msg))) == PC_OK || name != NULL) {
+			if (name != NULL && why != NULL && cap > 0) {
+				snprintf(why, cap, "%s", msg);
+			}
+			return rv;
+		}
+		if (why != NULL && used < cap) {
+			int n = snprintf(why + used, cap - used, "%s%s: %s", used ? "; " : "",
+			                 ops->name, msg[0] ? msg : pc_strerror(rv));
+			used += n > 0 ? (size_t)n : 0;
 		}
 	}
-	return PC_ENOENT;
+	return rv;
+}
+
+int
+pc_probe_open(const char *name, pc_probe **out)
+{
+	return pc_probe_open_why(name, out, NULL, 0);
 }
 
 void

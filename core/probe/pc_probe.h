@@ -34,7 +34,9 @@ typedef struct pc_probe pc_probe;
 
 typedef struct pc_probe_ops {
 	const char *name;
-	int (*open)(pc_probe **out);
+	/* On failure, why (cap bytes, may be NULL) says what an operator
+	 * can do about it. */
+	int (*open)(pc_probe **out, char *why, size_t cap);
 	void (*close)(pc_probe *p);
 	/* Every process on the host. Without collect_stats, only the key and
 	 * the fields that never change (ppid, name, exe, cmdline, user). */
@@ -66,8 +68,13 @@ void pc_probe_set_cmdline_max(pc_probe *p, size_t max);
 /* The backends built for this OS, NULL-terminated; the first is the default. */
 extern const pc_probe_ops *const pc_probe_backends[];
 
-/* Opens the backend of that name (NULL: the default). PC_ENOENT if none. */
-int  pc_probe_open(const char *name, pc_probe **out);
+/* Opens the backend of that name, PC_ENOENT if none; or with name NULL
+ * the first of pc_probe_backends that opens (the others are fallbacks:
+ * bpf, then procfs, on Linux). why (cap bytes, may be NULL) gets, for the
+ * named backend, why it failed, and with name NULL, why each one before
+ * the one that opened failed ("bpf: ...") or "" when the first did. */
+int  pc_probe_open_why(const char *name, pc_probe **out, char *why, size_t cap);
+int  pc_probe_open(const char *name, pc_probe **out); /* why NULL */
 void pc_probe_close(pc_probe *p);
 int  pc_probe_processes_by_pid(pc_probe *p, uint64_t now_ms, bool collect_stats, pc_snapshot *out);
 int  pc_probe_stats_for_pids(pc_probe *p, const uint32_t *pids, size_t n, uint64_t now_ms,

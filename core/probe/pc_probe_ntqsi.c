@@ -128,9 +128,8 @@ nent_new(ntqsi *t, const spi *s, uint32_t pid, uint64_t ct)
 	e->pid            = pid;
 	e->create_time_ms = ct;
 	if (s->ImageName.Buffer != NULL) {
-		WideCharToMultiByte(CP_UTF8, 0, s->ImageName.Buffer,
-		                    s->ImageName.Length / (int)sizeof(WCHAR), e->name,
-		                    sizeof(e->name) - 1, NULL, NULL);
+		pc_win_utf8_to(e->name, sizeof(e->name), s->ImageName.Buffer,
+		               s->ImageName.Length / (int)sizeof(WCHAR));
 	} else if (pid == 0) {
 		strcpy(e->name, "System Idle Process");
 	}
@@ -320,8 +319,10 @@ ntqsi_close(pc_probe *base)
 }
 
 static int
-ntqsi_open(pc_probe **out)
+ntqsi_open(pc_probe **out, char *why, size_t cap)
 {
+	(void)why;
+	(void)cap;
 	ntqsi *t = calloc(1, sizeof(*t));
 
 	if (t == NULL) {

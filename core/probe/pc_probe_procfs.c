@@ -6,22 +6,22 @@
  * the fd is also the identity check. status, which costs as much to
  * generate as the other three together, is read when a process is new and
  * then every STATUS_EVERY ticks, for the few values only it has. */
-#define _GNU_SOURCE /* pread, openat, readlinkat, fstatat, getpwuid_r */
+#define _GNU_SOURCE /* pread, openat, fstatat */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/pc_err.h"
 #include "base/pc_idmap.h"
+#include "base/pc_utf8.h"
 #include "probe/pc_probe.h"
+#include "probe/pc_procfs_text.h"
 
 extern const pc_probe_ops pc_probe_procfs_ops;
 
@@ -81,21 +81,6 @@ typedef struct procfs {
 	size_t    cap_gone;
 	char      buf[READ_BUF];
 } procfs;
-
-/* Boot time with millisecond precision. /proc/stat's btime is computed by
- * the kernel the same way (wall clock minus time since boot) but truncated
- * to seconds, which would put every create time up to a second early. */
-static uint64_t
-boot_time_ms(void)
-{
-	struct timespec real, boot;
-
-	clock_gettime(CLOCK_REALTIME, &real);
-	clock_gettime(CLOCK_BOOTTIME, &boot);
-	int64_t d_ns =
-	        ((int64_t)real.tv_sec - boot.tv_sec) * 1000000000LL + (real.tv_nsec - boot.tv_nsec);
-	return (uint64_t)((d_ns + 500000) / 1000000);
-}
 
 /* Holds fd as the process's file `which` if the budget allows; status,
  * read once in STATUS_EVERY ticks, is not worth an fd. */
@@ -197,8 +182,9 @@ next_u64(char **s, uint64_t *v)
 	return true;
 }
 
-/* Parses stat in p->buf; the name goes to name. The comm field may hold
- * spaces and parentheses, so it ends at the last ')'. */
+/* Parses stat in p->buf; the name goes to name, as valid UTF-8: the
+ * kernel cuts comm at 15 bytes, inside a character if it must. The comm
+ * field may hold spaces and parentheses, so it ends at the last ')'. */
 static int
 parse_stat(const char *buf, char *name, size_t name_cap, stat_fields *sf)
 {
@@ -212,11 +198,7 @@ parse_stat(const char *buf, char *name, size_t name_cap, stat_fields *sf)
 		return PC_EPROTO;
 	}
 	len = (size_t)(close - open - 1);
-	if (len >= name_cap) {
-		len = name_cap - 1;
-	}
-	memcpy(name, open + 1, len);
-	name[len] = '\0';
+	pc_utf8_repair(name, name_cap, open + 1, len);
 	/* v[3] is field 3 (state, skipped), v[4] ppid, ... as in proc(5). */
 	s = (char *)close + 2;
 	if (*s == '\0') {
@@ -272,78 +254,6 @@ fields_u64(const char *text, const char *const *keys, uint64_t *vals, int n)
 	}
 }
 
-static const char *
-user_name(procfs *p, uint32_t uid)
-{
-	char         *name = pc_idmap_get(&p->users, uid);
-	struct passwd pw, *res = NULL;
-	char          buf[1024];
-
-	if (name != NULL) {
-		return name;
-	}
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL) {
-		name = strdup(res->pw_name);
-	} else {
-		snprintf(buf, sizeof(buf), "%u", uid);
-		name = strdup(buf);
-	}
-	if (name == NULL || pc_idmap_set(&p->users, uid, name) != PC_OK) {
-		free(name);
-		return NULL;
-	}
-	return name;
-}
-
-/* Arguments are NUL-separated; they are joined with spaces, as ps does.
- * Read up to the limit and a lookahead: if even that is not all of it, the
- * last argument read is incomplete and is left out, so that what is
- * scrubbed is whole arguments; then cut to the limit. */
-static char *
-read_cmdline(procfs *p, uint32_t pid, bool *cut)
-{
-	size_t  max = p->base.cmdline_max ? p->base.cmdline_max : PC_CMDLINE_MAX;
-	size_t  cap = max + PC_CMDLINE_LOOKAHEAD;
-	char    path[32], *buf, *out;
-	ssize_t n, got = 0;
-	int     fd;
-
-	snprintf(path, sizeof(path), "%u/cmdline", pid);
-	if ((fd = openat(p->proc_fd, path, O_RDONLY | O_CLOEXEC)) < 0) {
-		return NULL;
-	}
-	if ((buf = malloc(cap + 2)) == NULL) {
-		close(fd);
-		return NULL;
-	}
-	/* The kernel hands out the arguments a page at a time; one byte more
-	 * than cap tells that there is more. */
-	while ((size_t)got <= cap && (n = read(fd, buf + got, cap + 1 - (size_t)got)) > 0) {
-		got += n;
-	}
-	close(fd);
-	if ((size_t)got > cap) {
-		ssize_t end = got - 1;
-		*cut        = true;
-		while (end > 0 && buf[end - 1] != '\0') {
-			end--;
-		}
-		got = end > 0 ? end : got - 1; /* one argument alone: its start */
-	}
-	while (got > 0 && buf[got - 1] == '\0') {
-		got--;
-	}
-	for (ssize_t i = 0; i < got; i++) {
-		if (buf[i] == '\0') {
-			buf[i] = ' ';
-		}
-	}
-	buf[got] = '\0';
-	out      = pc_scrub_cut(buf, &p->base.scrub, max, cut);
-	free(buf);
-	return out;
-}
-
 /* Reads status for what only it has: the real uid (the first of the Uid
  * line; a process may change it, so it is refreshed too), the peak RSS and
  * swap. Returns what read_file returned. */
@@ -359,7 +269,7 @@ read_status(procfs *p, pent *e)
 	}
 	fields_u64(p->buf, keys, v, 3);
 	if (strstr(p->buf, "Uid:") != NULL) {
-		e->user = user_name(p, (uint32_t)v[0]);
+		e->user = pc_procfs_user(&p->users, (uint32_t)v[0]);
 	}
 	e->hwm_kb  = v[1];
 	e->swap_kb = v[2];
@@ -387,8 +297,8 @@ static pent *
 pent_new(procfs *p, uint32_t pid, stat_fields *sf, int *err)
 {
 	pent   *e = calloc(1, sizeof(*e));
-	char    path[32];
 	ssize_t n;
+	int     err_exe = 0;
 
 	if (e == NULL) {
 		*err = -ENOMEM;
@@ -404,17 +314,14 @@ pent_new(procfs *p, uint32_t pid, stat_fields *sf, int *err)
 		pent_free(p, e);
 		return NULL;
 	}
-	e->create_time_ms = p->boot_ms + sf->starttime * 1000u / (uint64_t)p->hz;
+	e->create_time_ms = pc_procfs_start_ms(p->boot_ms, sf->starttime, p->hz);
 	e->kernel         = (sf->flags & PF_KTHREAD) != 0;
 
 	(void)read_status(p, e);
-	e->cmdline = read_cmdline(p, pid, &e->static_partial);
-	snprintf(path, sizeof(path), "%u/exe", pid);
-	n = readlinkat(p->proc_fd, path, p->buf, sizeof(p->buf) - 1);
-	if (n >= 0) {
-		p->buf[n] = '\0';
-		e->exe    = strdup(p->buf);
-	} else if (!(e->kernel && errno == ENOENT)) {
+	e->cmdline = pc_procfs_cmdline(p->proc_fd, pid, &p->base.scrub, p->base.cmdline_max,
+	                               &e->static_partial);
+	e->exe     = pc_procfs_exe(p->proc_fd, pid, p->buf, sizeof(p->buf), &err_exe);
+	if (e->exe == NULL && !(e->kernel && err_exe == ENOENT)) {
 		/* A kernel thread has no exe; anything else is a refusal. */
 		e->static_partial = true;
 	}
@@ -671,11 +578,7 @@ procfs_close(pc_probe *base)
 		pent_free(p, v);
 	}
 	pc_idmap_fini(&p->procs);
-	cur = 0;
-	while ((v = pc_idmap_next(&p->users, &cur, &id)) != NULL) {
-		free(v);
-	}
-	pc_idmap_fini(&p->users);
+	pc_procfs_users_fini(&p->users);
 	if (p->proc != NULL) {
 		closedir(p->proc);
 	}
@@ -705,8 +608,10 @@ fd_budget(void)
 }
 
 static int
-procfs_open(pc_probe **out)
+procfs_open(pc_probe **out, char *why, size_t cap)
 {
+	(void)why;
+	(void)cap;
 	procfs *p = calloc(1, sizeof(*p));
 
 	if (p == NULL) {
@@ -720,7 +625,7 @@ procfs_open(pc_probe **out)
 	p->proc_fd          = dirfd(p->proc);
 	p->hz               = sysconf(_SC_CLK_TCK);
 	p->page_size        = sysconf(_SC_PAGESIZE);
-	p->boot_ms          = boot_time_ms();
+	p->boot_ms          = pc_procfs_boot_ms();
 	p->fd_budget        = fd_budget();
 	p->fd_count_by_size = fd_dir_has_size();
 	if (p->hz <= 0 || p->page_size <= 0) {

@@ -81,7 +81,7 @@ went_new(toolhelp *t, const PROCESSENTRY32W *pe)
 	}
 	e->pid  = pe->th32ProcessID;
 	e->ppid = pe->th32ParentProcessID;
-	WideCharToMultiByte(CP_UTF8, 0, pe->szExeFile, -1, e->name, sizeof(e->name), NULL, NULL);
+	pc_win_utf8_to(e->name, sizeof(e->name), pe->szExeFile, -1);
 	if (e->pid == 0 || e->pid == 4) {
 		e->static_partial = true;
 		return e;
@@ -178,7 +178,7 @@ lookup(toolhelp *t, const PROCESSENTRY32W *pe, int *err)
 
 	*err = PC_OK;
 	if (e != NULL && e->h == NULL) {
-		WideCharToMultiByte(CP_UTF8, 0, pe->szExeFile, -1, name, sizeof(name), NULL, NULL);
+		pc_win_utf8_to(name, sizeof(name), pe->szExeFile, -1);
 		if (e->ppid != pe->th32ParentProcessID || strcmp(name, e->name) != 0) {
 			went_free(pc_idmap_remove(&t->procs, e->pid));
 			e = NULL;
@@ -255,8 +255,7 @@ toolhelp_processes_by_pid(pc_probe *base, uint64_t now_ms, bool collect_stats, p
 		/* The name too: Wine may list a starting process before its
 		 * image name is final. */
 		e->threads = pe.cntThreads;
-		WideCharToMultiByte(CP_UTF8, 0, pe.szExeFile, -1, e->name, sizeof(e->name), NULL,
-		                    NULL);
+		pc_win_utf8_to(e->name, sizeof(e->name), pe.szExeFile, -1);
 		fill(e, r);
 		if (collect_stats && !fill_stats(e, r)) {
 			out->n--; /* exited since the listing: normal, not an error */
@@ -316,8 +315,10 @@ toolhelp_close(pc_probe *base)
 }
 
 static int
-toolhelp_open(pc_probe **out)
+toolhelp_open(pc_probe **out, char *why, size_t cap)
 {
+	(void)why;
+	(void)cap;
 	toolhelp *t = calloc(1, sizeof(*t));
 
 	if (t == NULL) {

@@ -117,23 +117,32 @@ pc_scrub_cmdline(const char *cmd, const pc_scrub *s)
 	return out.data; /* the buffer is the string */
 }
 
-char *
-pc_scrub_cut(const char *cmd, const pc_scrub *s, size_t max, bool *cut)
+bool
+pc_cmdline_cut(char *s, size_t max)
 {
-	char  *out = pc_scrub_cmdline(cmd, s);
 	size_t n;
 
 	if (max == 0) {
 		max = PC_CMDLINE_MAX;
 	}
-	if (out == NULL || (n = strlen(out)) <= max) {
-		return out;
+	if ((n = strlen(s)) <= max) {
+		return false;
 	}
 	n = max;
-	while (n > 0 && ((unsigned char)out[n] & 0xC0) == 0x80) {
-		n--; /* out[n], a continuation byte, is not where a character starts */
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) {
+		n--; /* s[n], a continuation byte, is not where a character starts */
 	}
-	out[n] = '\0';
-	*cut   = true;
+	s[n] = '\0';
+	return true;
+}
+
+char *
+pc_scrub_cut(const char *cmd, const pc_scrub *s, size_t max, bool *cut)
+{
+	char *out = pc_scrub_cmdline(cmd, s);
+
+	if (out != NULL && pc_cmdline_cut(out, max)) {
+		*cut = true;
+	}
 	return out;
 }

@@ -33,10 +33,13 @@ char *pc_scrub_cmdline(const char *cmd, const pc_scrub *s);
  * is scrubbed whole, not as the piece that fits. */
 #define PC_CMDLINE_LOOKAHEAD 4096
 
-/* cmd scrubbed first and then cut to at most max bytes (0: PC_CMDLINE_MAX),
- * on a UTF-8 character boundary: a cut can never split a secret past the
- * scrubber. *cut is set when it was cut (left alone otherwise). NULL when
- * out of memory. */
+/* Cuts s (valid UTF-8) in place to at most max bytes (0: PC_CMDLINE_MAX)
+ * on a character boundary; true when it cut. */
+bool pc_cmdline_cut(char *s, size_t max);
+
+/* cmd scrubbed first and then cut (pc_cmdline_cut): a cut can never split
+ * a secret past the scrubber. *cut is set when it was cut (left alone
+ * otherwise). NULL when out of memory. */
 char *pc_scrub_cut(const char *cmd, const pc_scrub *s, size_t max, bool *cut);
 
 #endif

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
+#include "base/pc_utf8.h"
 #include "record/pc_proc.h"
 
 #define EPOCH_DIFF_100NS 116444736000000000ULL
@@ -50,17 +52,21 @@ is_protected(HANDLE h)
 	return (info.Flags & 1u) != 0;
 }
 
+size_t
+pc_win_utf8_to(char *out, size_t cap, const WCHAR *w, int n)
+{
+	return pc_utf8_from_utf16(out, cap, (const uint16_t *)w, n < 0 ? SIZE_MAX : (size_t)n);
+}
+
 char *
 pc_win_utf8(const WCHAR *w, int n)
 {
-	int   len = WideCharToMultiByte(CP_UTF8, 0, w, n, NULL, 0, NULL, NULL);
-	char *s;
+	size_t units = n < 0 ? wcslen(w) : (size_t)n;
+	char  *s     = malloc(3 * units + 1); /* a unit takes at most 3 bytes */
 
-	if (len <= 0 || (s = malloc((size_t)len + 1)) == NULL) {
-		return NULL;
+	if (s != NULL) {
+		pc_win_utf8_to(s, 3 * units + 1, w, (int)units);
 	}
-	WideCharToMultiByte(CP_UTF8, 0, w, n, s, len, NULL, NULL);
-	s[len] = '\0';
 	return s;
 }
 

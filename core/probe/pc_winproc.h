@@ -15,8 +15,11 @@
 /* FILETIME units (100 ns since 1601) to Unix milliseconds; 0 if earlier. */
 uint64_t pc_win_unix_ms(uint64_t filetime);
 
-/* UTF-16 to a new UTF-8 string; n is the length in WCHARs, or -1. */
-char *pc_win_utf8(const WCHAR *w, int n);
+/* UTF-16 to UTF-8 by pc_utf8_from_utf16's rule (an unpaired surrogate is
+ * U+FFFD; cut on a character boundary): into out of cap bytes, or as a new
+ * string. n is the length in WCHARs, or -1 up to the terminating 0. */
+size_t pc_win_utf8_to(char *out, size_t cap, const WCHAR *w, int n);
+char  *pc_win_utf8(const WCHAR *w, int n);
 
 /* DOMAIN\user names, looked up once per SID. */
 typedef struct pc_win_users {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/pc_err.h"
+#include "base/pc_utf8.h"
 
 #define F(n, t)                             \
 	{                                   \
@@ -58,7 +59,9 @@ pc_proc_set_str(pc_proc *p, pc_field f, const char *s)
 	if (pc_fields[f].type != PC_T_STR) {
 		return PC_EINVAL;
 	}
-	if (s != NULL && (copy = pc_strdup(s)) == NULL) {
+	/* The one door of strings into a record that the probe does not fill:
+	 * a peer's bytes are made valid UTF-8 here (pc_utf8.h). */
+	if (s != NULL && (copy = pc_utf8_dup(s)) == NULL) {
 		return PC_ENOMEM;
 	}
 	free(*slot);

@@ -56,7 +56,9 @@ typedef struct pc_field_info {
 extern const pc_field_info pc_fields[PC_F_COUNT];
 
 /* One process. Strings are owned by the record (NULL when unknown) and
- * freed by pc_proc_clear(). */
+ * freed by pc_proc_clear(). They are valid UTF-8 (base/pc_utf8.h): the
+ * probes repair what they read from the OS, and pc_proc_set_str() what it
+ * is given, which covers every string decoded from a peer. */
 typedef struct pc_proc {
 	uint32_t pid;
 	uint64_t create_time_ms; /* Unix milliseconds */
@@ -89,7 +91,8 @@ char *pc_strdup(const char *s);
 /* Frees the strings and zeroes the record. */
 void pc_proc_clear(pc_proc *p);
 
-/* Replaces a string field with a copy of s (NULL clears it). */
+/* Replaces a string field with a copy of s (NULL clears it), repaired to
+ * valid UTF-8 (invalid bytes as U+FFFD). */
 int pc_proc_set_str(pc_proc *p, pc_field f, const char *s);
 
 /* Copies the fields in mask from src to dst (strings duplicated); the key is

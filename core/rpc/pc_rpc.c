@@ -2,10 +2,12 @@
 #include "rpc/pc_rpc.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/pc_err.h"
+#include "base/pc_utf8.h"
 #include "pidcast.pb-c.h"
 
 typedef struct call {
@@ -19,12 +21,17 @@ void
 pc_rpc_fail(void *closure_data, int status, const char *fmt, ...)
 {
 	call   *c = closure_data;
+	char    text[2 * sizeof(c->message)];
 	va_list ap;
 
 	c->status = status;
 	va_start(ap, fmt);
-	vsnprintf(c->message, sizeof(c->message), fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* Messages echo what a peer sent (a method, a host): Reply.message is
+	 * a protobuf string, so it is made valid UTF-8 and cut on a character
+	 * boundary here, for every message (pc_utf8.h). */
+	pc_utf8_repair(c->message, sizeof(c->message), text, sizeof(text));
 }
 
 static void
@@ -67,8 +74,8 @@ dispatch(ProtobufCService *svc, const void *req, size_t len, call *c)
 		pc_rpc_fail(c, PIDCAST__STATUS_CODE__INVALID_ARGUMENT, "request names no method");
 	} else if ((m = protobuf_c_service_descriptor_get_method_by_name(svc->descriptor,
 	                                                                 r->method)) == NULL) {
-		pc_rpc_fail(c, PIDCAST__STATUS_CODE__UNIMPLEMENTED, "unknown method '%.64s'",
-		            r->method);
+		pc_rpc_fail(c, PIDCAST__STATUS_CODE__UNIMPLEMENTED, "unknown method '%.*s'",
+		            (int)pc_utf8_prefix(r->method, PC_RPC_ECHO_MAX), r->method);
 	} else if ((in = protobuf_c_message_unpack(m->input, NULL,
 	                                           r->has_payload ? r->payload.len : 0,
 	                                           r->payload.data)) == NULL) {
@@ -111,6 +118,14 @@ pc_rpc_serve(ProtobufCService *svc, const void *req, size_t len, pc_buf *out)
 }
 
 int
+pc_rpc_set_reply_max(nng_socket req, size_t max)
+{
+	size_t twice = max <= SIZE_MAX / 2 ? 2 * max : SIZE_MAX - 1;
+
+	return pc_nng_err(nng_socket_set_size(req, NNG_OPT_RECVMAXSZ, twice));
+}
+
+int
 pc_rpc_call(nng_socket req, const char *method, const ProtobufCMessage *in,
             const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out, int *status,
             char *msg, size_t msg_cap)
@@ -119,7 +134,7 @@ pc_rpc_call(nng_socket req, const char *method, const ProtobufCMessage *in,
 	pc_buf           buf = { 0 };
 	Pidcast__Reply  *rep;
 	void            *data;
-	size_t           len;
+	size_t           len, max;
 	int              rv;
 
 	r.method = (char *)method;
@@ -148,13 +163,21 @@ pc_rpc_call(nng_socket req, const char *method, const ProtobufCMessage *in,
 	if ((rv = nng_recv(req, &data, &len, NNG_FLAG_ALLOC)) != 0) {
 		return pc_nng_err(rv);
 	}
+	if (nng_socket_get_size(req, NNG_OPT_RECVMAXSZ, &max) == 0 && max > 0 && len > max / 2) {
+		nng_free(data, len);
+		snprintf(msg, msg_cap, "a reply of %zu bytes, over the limit of %zu", len, max / 2);
+		return PC_ETOOBIG;
+	}
 	rep = pidcast__reply__unpack(NULL, len, data);
 	nng_free(data, len);
 	if (rep == NULL) {
 		return PC_EPROTO;
 	}
 	*status = rep->has_status ? (int)rep->status : PIDCAST__STATUS_CODE__UNKNOWN;
-	snprintf(msg, msg_cap, "%s", rep->message != NULL ? rep->message : "");
+	/* A server's text, made valid UTF-8 as any peer's (pc_utf8.h). */
+	if (msg_cap > 0) {
+		pc_utf8_repair(msg, msg_cap, rep->message != NULL ? rep->message : "", SIZE_MAX);
+	}
 	rv   = PC_OK;
 	*out = NULL;
 	if (*status == PIDCAST__STATUS_CODE__OK) {

@@ -22,7 +22,12 @@
 #define PC_RPC_MAX_REQUEST (1024 * 1024)
 #define PC_RPC_MAX_RECV    (4 * PC_RPC_MAX_REQUEST)
 
-/* Inside a method: report an error; then call the closure with NULL. */
+/* The most bytes of a peer's text (a method or host name) that an error
+ * message echoes, cut on a character boundary with pc_utf8_prefix(). */
+#define PC_RPC_ECHO_MAX 64
+
+/* Inside a method: report an error; then call the closure with NULL. The
+ * message is made valid UTF-8, cut on a character boundary. */
 void pc_rpc_fail(void *closure_data, int status, const char *fmt, ...) PC_PRINTF(3, 4);
 
 /* Answers one request's bytes with a reply's bytes in out (reset first).
@@ -37,10 +42,20 @@ typedef struct pc_rpc_server pc_rpc_server;
 int  pc_rpc_server_start(nng_socket rep, ProtobufCService *svc, int n, pc_rpc_server **out);
 void pc_rpc_server_stop(pc_rpc_server *s); /* waits for calls under way */
 
+/* Client: makes req take replies of up to max bytes. NNG drops a larger
+ * message at the receiver, unseen, and closes the connection, which looks
+ * like no answer at all; so the socket's own limit (NNG_OPT_RECVMAXSZ) is
+ * set to twice max, and pc_rpc_call() refuses a reply between the two,
+ * saying its size. A reply over twice max is still dropped unseen. */
+int pc_rpc_set_reply_max(nng_socket req, size_t max);
+
 /* Client: calls method with in (NULL: an empty request) and waits for the
  * reply within the socket's receive timeout. Returns PC_OK when a reply
- * came; then *status is its code, msg its message, and on OK *out the
- * unpacked reply (free it with protobuf_c_message_free_unpacked). */
+ * came; then *status is its code, msg its message (valid UTF-8, cut on
+ * a character boundary to msg_cap), and on OK *out the unpacked reply
+ * (free it with protobuf_c_message_free_unpacked). PC_ETOOBIG for a reply
+ * over the max of pc_rpc_set_reply_max() (half the socket's
+ * NNG_OPT_RECVMAXSZ), with its size and the max in msg. */
 int pc_rpc_call(nng_socket req, const char *method, const ProtobufCMessage *in,
                 const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out, int *status,
                 char *msg, size_t msg_cap);

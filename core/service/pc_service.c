@@ -8,6 +8,7 @@
 #include "wire/pc_codec.h"
 #include "base/pc_err.h"
 #include "base/pc_glob.h"
+#include "base/pc_utf8.h"
 #include "rpc/pc_rpc.h"
 #include "wire/pc_update.h"
 
@@ -55,7 +56,8 @@ pick(pc_service *s, const char *host, void *cd)
 				return s->reps[i];
 			}
 		}
-		pc_rpc_fail(cd, NOT_FOUND, "no host '%.64s'", host);
+		pc_rpc_fail(cd, NOT_FOUND, "no host '%.*s'",
+		            (int)pc_utf8_prefix(host, PC_RPC_ECHO_MAX), host);
 		return NULL;
 	}
 	if (s->n_reps > 1) {

@@ -4,13 +4,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire/pc_codec.h"
+#include "base/pc_buf.h"
 #include "base/pc_err.h"
+#include "wire/pc_codec.h"
 #include "base/pc_idmap.h"
 #include "wire/pc_update.h"
 
 #define STRING_FIELDS \
 	(PC_BIT(PC_F_NAME) | PC_BIT(PC_F_EXE) | PC_BIT(PC_F_CMDLINE) | PC_BIT(PC_F_USER))
+
+/* An update in parts, held aside until its last part: the records of the
+ * parts so far, packed as one Update body (protobuf appends the repeated
+ * fields of concatenated messages), and what they would cost in the table,
+ * against its limits. */
+typedef struct held {
+	bool     active, keyframe;
+	uint64_t instance, seq;
+	uint32_t next, count; /* the next part expected, of count */
+	size_t   upserts, exits, bytes;
+	pc_buf   body;
+} held;
 
 typedef struct rent {
 	pc_proc  rec;   /* first: a pc_proc * is a rent * */
@@ -31,11 +44,7 @@ struct pc_replica {
 	uint64_t tick;
 	char     host[PC_HOST_MAX + 1];
 	size_t   max_procs, max_bytes, bytes;
-	/* An update sent in parts, being applied: the next part expected. */
-	bool     in_parts;
-	uint64_t parts_instance, parts_seq, parts_dt_ms;
-	uint32_t parts_next, parts_count;
-	size_t   parts_records, parts_bytes; /* so far, against the limits */
+	held     held;
 };
 
 int
@@ -102,6 +111,13 @@ rent_free(pc_replica *r, rent *e)
 }
 
 static void
+held_drop(pc_replica *r)
+{
+	r->held.active = false;
+	pc_buf_fini(&r->held.body);
+}
+
+static void
 clear_table(pc_replica *r)
 {
 	size_t   cur = 0;
@@ -119,6 +135,7 @@ pc_replica_close(pc_replica *r)
 {
 	if (r != NULL) {
 		clear_table(r);
+		held_drop(r);
 		free(r);
 	}
 }
@@ -214,15 +231,23 @@ upsert(pc_replica *r, const Pidcast__Process *m, bool whole, uint64_t dt_ms, uin
 	return rv;
 }
 
-/* After a keyframe: what it did not list has exited. Collected first, since
- * the map must not change while it is iterated. */
+/* Before a keyframe: what it does not list has exited. Removed first, so
+ * that the table never holds more than the keyframe; collected before they
+ * are removed, since the map must not change while it is iterated. */
 static int
-drop_unlisted(pc_replica *r, pc_replica_cb cb, void *arg)
+drop_unlisted(pc_replica *r, const Pidcast__Update *u, pc_replica_cb cb, void *arg)
 {
 	size_t   cur = 0, n = 0;
 	uint32_t pid;
 	rent    *e, **gone;
 
+	r->tick++;
+	for (size_t i = 0; i < u->n_upserts; i++) {
+		e = pc_idmap_get(&r->map, u->upserts[i]->pid);
+		if (e != NULL && e->rec.create_time_ms == u->upserts[i]->create_time_ms) {
+			e->tick = r->tick;
+		}
+	}
 	if ((gone = malloc(pc_idmap_count(&r->map) * sizeof(*gone) + 1)) == NULL) {
 		return PC_ENOMEM;
 	}
@@ -248,8 +273,8 @@ exit_key(pc_replica *r, const Pidcast__ProcessKey *k, pc_replica_cb cb, void *ar
 	}
 }
 
-/* Where a message that is not the next part of one being applied stands in
- * the sequence. PC_APPLIED means: apply it. */
+/* Where an update (or the first part of one) stands in the sequence.
+ * PC_APPLIED means: apply it. */
 static pc_apply
 place(pc_replica *r, const Pidcast__Update *u, bool keyframe, uint32_t part)
 {
@@ -270,85 +295,51 @@ place(pc_replica *r, const Pidcast__Update *u, bool keyframe, uint32_t part)
 	return u->seq == r->seq + 1 ? PC_APPLIED : PC_GAP;
 }
 
-/* Whether the message keeps the table within its limits, counted before it
- * is applied: a delta on top of the table; a keyframe (all its parts) on
- * its own, since it replaces the table. */
-static bool
-within_limits(pc_replica *r, const Pidcast__Update *u, bool keyframe)
+/* Whether a whole update may be applied, checked before any of it is: its
+ * records have their keys, and the table it would make stays within the
+ * limits. A keyframe replaces the table, so it counts on its own; a delta
+ * adds its new processes to the table (its exits are not subtracted, since
+ * a hostile one may name a process many times) and at most its records'
+ * bytes. */
+static int
+check(const pc_replica *r, const Pidcast__Update *u, bool keyframe)
 {
-	size_t records = u->n_upserts + (r->in_parts ? r->parts_records : 0);
-	size_t bytes   = msg_bytes(u) + (r->in_parts ? r->parts_bytes : 0);
+	size_t records = keyframe ? 0 : pc_idmap_count(&r->map);
+	size_t bytes   = keyframe ? 0 : r->bytes;
 
-	if (!keyframe && !r->in_parts) { /* a later part's count has the table */
-		records += pc_idmap_count(&r->map);
-		bytes += r->bytes;
+	for (size_t i = 0; i < u->n_upserts; i++) {
+		const Pidcast__Process *m = u->upserts[i];
+		if (!m->has_pid || !m->has_create_time_ms) {
+			return PC_EPROTO;
+		}
+		records += keyframe || pc_idmap_get(&r->map, m->pid) == NULL;
 	}
-	r->parts_records = records;
-	r->parts_bytes   = bytes;
-	return records <= r->max_procs && bytes <= r->max_bytes;
+	bytes += msg_bytes(u);
+	return records <= r->max_procs && bytes <= r->max_bytes ? PC_OK : PC_ETOOBIG;
 }
 
-int
-pc_replica_apply(pc_replica *r, const Pidcast__Update *u, pc_replica_cb cb, void *arg,
-                 pc_apply *res)
+/* Applies a whole update that place() let through: all of it, or (refused
+ * by check()) nothing. */
+static int
+apply_whole(pc_replica *r, const Pidcast__Update *u, bool keyframe, pc_replica_cb cb, void *arg,
+            pc_apply *res)
 {
-	bool     keyframe = u->has_kind && u->kind == PIDCAST__UPDATE__KIND__KEYFRAME;
-	bool     parted   = u->has_parts && u->parts > 1;
-	uint32_t part     = parted ? u->part : 0;
-	bool     next_part;
-	int      rv = PC_OK;
+	uint64_t dt_ms = (r->time_ms != 0 && u->time_ms > r->time_ms) ? u->time_ms - r->time_ms : 0;
+	int      rv;
 
-	if (!u->has_seq || !u->has_instance_id || !u->has_time_ms || u->host == NULL ||
-	    strlen(u->host) > PC_HOST_MAX || (parted && (!u->has_part || u->part >= u->parts))) {
-		return PC_EPROTO;
+	if ((rv = check(r, u, keyframe)) != PC_OK) {
+		r->synced = false;
+		return rv;
 	}
-	next_part = r->in_parts && parted && u->instance_id == r->parts_instance &&
-	            u->seq == r->parts_seq && part == r->parts_next && u->parts == r->parts_count;
-	if (r->in_parts && !next_part) {
-		/* A part went missing: the table is half applied. */
-		r->in_parts = false;
-		r->synced   = false;
-		if (part > 0) {
-			*res = PC_GAP;
-			return PC_OK;
-		}
-	}
-	if (!next_part) {
-		if ((*res = place(r, u, keyframe, part)) != PC_APPLIED) {
-			if (*res != PC_STALE) {
-				r->synced = false;
-			}
-			return PC_OK;
-		}
-		r->parts_dt_ms =
-		        (r->time_ms != 0 && u->time_ms > r->time_ms) ? u->time_ms - r->time_ms : 0;
-		strcpy(r->host, u->host); /* before the events, which name it */
-		r->tick++;
-	}
-	if (!within_limits(r, u, keyframe)) {
-		r->in_parts = false;
-		r->synced   = false;
-		return PC_ETOOBIG;
+	strcpy(r->host, u->host); /* before the events, which name it */
+	if (keyframe) {
+		rv = drop_unlisted(r, u, cb, arg);
 	}
 	for (size_t i = 0; i < u->n_exits && rv == PC_OK; i++) {
 		exit_key(r, u->exits[i], cb, arg);
 	}
 	for (size_t i = 0; i < u->n_upserts && rv == PC_OK; i++) {
-		rv = upsert(r, u->upserts[i], keyframe, r->parts_dt_ms, u->seq, cb, arg);
-	}
-	if (rv == PC_OK && parted && part + 1 < u->parts) {
-		r->in_parts       = true;
-		r->parts_instance = u->instance_id;
-		r->parts_seq      = u->seq;
-		r->parts_next     = part + 1;
-		r->parts_count    = u->parts;
-		r->synced         = false; /* until the last part */
-		*res              = PC_PART;
-		return PC_OK;
-	}
-	r->in_parts = false;
-	if (rv == PC_OK && keyframe) {
-		rv = drop_unlisted(r, cb, arg);
+		rv = upsert(r, u->upserts[i], keyframe, dt_ms, u->seq, cb, arg);
 	}
 	if (rv != PC_OK) {
 		r->synced = false;
@@ -365,11 +356,138 @@ pc_replica_apply(pc_replica *r, const Pidcast__Update *u, pc_replica_cb cb, void
 	return PC_OK;
 }
 
+/* Adds a part's records to the held set, within the limits of one table:
+ * so the parts of an update that never completes cost no more than it. */
+static int
+hold(pc_replica *r, const Pidcast__Update *u)
+{
+	held           *h    = &r->held;
+	Pidcast__Update body = PIDCAST__UPDATE__INIT;
+	size_t          n;
+
+	h->upserts += u->n_upserts;
+	h->exits += u->n_exits;
+	h->bytes += msg_bytes(u) + u->n_exits * sizeof(Pidcast__ProcessKey);
+	if (h->upserts > r->max_procs || h->exits > r->max_procs || h->bytes > r->max_bytes) {
+		return PC_ETOOBIG;
+	}
+	body.n_upserts = u->n_upserts;
+	body.upserts   = u->upserts;
+	body.n_exits   = u->n_exits;
+	body.exits     = u->exits;
+	n              = pidcast__update__get_packed_size(&body);
+	if (pc_buf_reserve(&h->body, n) != PC_OK) {
+		return PC_ENOMEM;
+	}
+	h->body.len += pidcast__update__pack(&body, (uint8_t *)h->body.data + h->body.len);
+	return PC_OK;
+}
+
+/* The last part is in: the held records, decoded as one message, are
+ * applied with the header of the update. */
+static int
+apply_held(pc_replica *r, const Pidcast__Update *last, pc_replica_cb cb, void *arg, pc_apply *res)
+{
+	Pidcast__Update *body =
+	        pidcast__update__unpack(NULL, r->held.body.len, (const uint8_t *)r->held.body.data);
+	Pidcast__Update whole    = *last;
+	bool            keyframe = r->held.keyframe;
+	int             rv;
+
+	held_drop(r);
+	if (body == NULL) { /* it packed them: only memory can fail */
+		return PC_ENOMEM;
+	}
+	whole.has_part  = 0;
+	whole.has_parts = 0;
+	whole.n_upserts = body->n_upserts;
+	whole.upserts   = body->upserts;
+	whole.n_exits   = body->n_exits;
+	whole.exits     = body->exits;
+	rv              = apply_whole(r, &whole, keyframe, cb, arg, res);
+	pidcast__update__free_unpacked(body, NULL);
+	return rv;
+}
+
+/* A part: the first one is placed like a whole update and starts a held
+ * set; each next one (same instance, sequence, kind and count, the next
+ * number) joins it; anything else loses the set. */
+static int
+apply_part(pc_replica *r, const Pidcast__Update *u, bool keyframe, pc_replica_cb cb, void *arg,
+           pc_apply *res)
+{
+	held *h    = &r->held;
+	bool  next = h->active && u->instance_id == h->instance && u->seq == h->seq &&
+	            u->part == h->next && u->parts == h->count && keyframe == h->keyframe;
+	int rv;
+
+	if (h->active && !next) {
+		held_drop(r); /* a part went missing, and the update with it */
+		r->synced = false;
+		if (u->part > 0) {
+			*res = PC_GAP;
+			return PC_OK;
+		}
+	}
+	if (!next) {
+		if ((*res = place(r, u, keyframe, u->part)) != PC_APPLIED) {
+			if (*res != PC_STALE) {
+				r->synced = false;
+			}
+			return PC_OK;
+		}
+		*h        = (held){ .active   = true,
+			            .keyframe = keyframe,
+			            .instance = u->instance_id,
+			            .seq      = u->seq,
+			            .count    = u->parts };
+		r->synced = false;        /* until its last part */
+		strcpy(r->host, u->host); /* named from its first part on */
+	}
+	if ((rv = hold(r, u)) != PC_OK) {
+		held_drop(r);
+		return rv;
+	}
+	if (++h->next < h->count) {
+		*res = PC_PART;
+		return PC_OK;
+	}
+	return apply_held(r, u, cb, arg, res);
+}
+
+int
+pc_replica_apply(pc_replica *r, const Pidcast__Update *u, pc_replica_cb cb, void *arg,
+                 pc_apply *res)
+{
+	bool keyframe = u->has_kind && u->kind == PIDCAST__UPDATE__KIND__KEYFRAME;
+	bool parted   = u->has_parts && u->parts > 1;
+
+	if (!u->has_seq || !u->has_instance_id || !u->has_time_ms || u->host == NULL ||
+	    !pc_host_valid(u->host, strlen(u->host)) ||
+	    (parted && (!u->has_part || u->part >= u->parts))) {
+		return PC_EPROTO;
+	}
+	if (parted) {
+		return apply_part(r, u, keyframe, cb, arg, res);
+	}
+	if (r->held.active) {
+		held_drop(r); /* its other parts were lost */
+		r->synced = false;
+	}
+	if ((*res = place(r, u, keyframe, 0)) != PC_APPLIED) {
+		if (*res != PC_STALE) {
+			r->synced = false;
+		}
+		return PC_OK;
+	}
+	return apply_whole(r, u, keyframe, cb, arg, res);
+}
+
 void
 pc_replica_desync(pc_replica *r)
 {
-	r->synced   = false;
-	r->in_parts = false;
+	r->synced = false;
+	held_drop(r);
 }
 
 bool

@@ -9,17 +9,21 @@
  * every delta at or below its sequence. It reports each change as an event
  * and keeps per-process rates over the last update. Not thread-safe.
  *
- * An update sent in parts (Update.part of Update.parts) is applied part by
- * part as the parts arrive, in order and back to back; the replica counts
- * as synced again once the last one is in. A missing part is a gap.
+ * An update sent in parts (Update.part of Update.parts) is all or nothing:
+ * its parts, in order and back to back, are held aside, and applied as one
+ * update with the last; until then the table is as it was and counts as
+ * not synced. Anything else in between loses the held parts, and is then
+ * a gap.
  *
  * A peer may be hostile: the table is bounded in processes and bytes
- * (entries and their strings). An update that would take it past either
- * limit is refused before any of it is applied (PC_ETOOBIG), and the
- * replica is then out of sync. A keyframe counts on its own, since it
- * replaces the table; while one is applied part by part, the old entries
- * it does not list are still there, so the table holds at most twice the
- * limits. */
+ * (entries and their strings), counted on what the table would become: a
+ * keyframe on its own, since it replaces the table (what it does not list
+ * is removed before its records are added); a delta's new processes and
+ * its records' bytes on top of the table. An update that would pass
+ * either limit is refused before any of it is applied (PC_ETOOBIG), and
+ * the replica is then out of sync. The held parts are bounded by the same
+ * limits (their upserts, their exits, their bytes): the part that passes
+ * one is refused with the parts before it. */
 #ifndef PC_REPLICA_H
 #define PC_REPLICA_H
 
@@ -41,7 +45,7 @@ typedef void (*pc_replica_cb)(void *arg, pc_event ev, const pc_proc *rec, pc_mas
 
 typedef enum pc_apply {
 	PC_APPLIED,   /* applied: the replica is at the update's sequence */
-	PC_PART,      /* a part applied; the update is complete with its last part */
+	PC_PART,      /* a part held aside; the update is applied with its last part */
 	PC_STALE,     /* at or below the replica's sequence: dropped */
 	PC_GAP,       /* a delta that skips sequence numbers: dropped, resync */
 	PC_NEED_SYNC, /* a delta while not synced, or from another instance */
@@ -58,18 +62,22 @@ void pc_replica_set_limits(pc_replica *r, size_t max_procs, size_t max_bytes);
 size_t pc_replica_bytes(const pc_replica *r);
 
 /* Applies one update. Returns PC_OK with *res set, PC_EPROTO for an update
- * without its header, PC_ETOOBIG for one over the limits (nothing of it
- * applied), PC_ENOMEM; after the last two the replica is out of sync. */
+ * without its header, or with a host the protocol forbids (pc_host_valid),
+ * or with a record without its key; PC_ETOOBIG for one over the limits;
+ * PC_ENOMEM. A refused update changes nothing of the table (PC_ENOMEM may
+ * leave it half applied), and but for a bad header the replica is then out
+ * of sync. */
 int pc_replica_apply(pc_replica *r, const Pidcast__Update *u, pc_replica_cb cb, void *arg,
                      pc_apply *res);
 
 /* Forgets the sync state (not the table): the next delta asks for a resync. */
 void pc_replica_desync(pc_replica *r);
 
-bool        pc_replica_synced(const pc_replica *r);
-uint64_t    pc_replica_seq(const pc_replica *r);
-uint64_t    pc_replica_instance(const pc_replica *r);
-const char *pc_replica_host(const pc_replica *r); /* "" before the first update */
+bool     pc_replica_synced(const pc_replica *r);
+uint64_t pc_replica_seq(const pc_replica *r);
+uint64_t pc_replica_instance(const pc_replica *r);
+/* The host of the last update taken, or whose first part is held; "" before. */
+const char *pc_replica_host(const pc_replica *r);
 uint64_t    pc_replica_time_ms(const pc_replica *r);
 uint32_t    pc_replica_interval_ms(const pc_replica *r);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/pc_err.h"
+#include "base/pc_utf8.h"
 
 /* Descriptor fields are sorted by number: pid is 1, create_time_ms 2, and
  * pc_field f is number f + 3, so index f + 2. */
@@ -145,7 +146,10 @@ pc_codec_proc_merge(const Pidcast__Process *msg, pc_proc *dst, pc_mask *changed)
 		if (pc_fields[f].type == PC_T_STR) {
 			const char *s   = *(char *const *)src;
 			const char *cur = *(char *const *)at;
-			if (s != NULL && (cur == NULL || strcmp(s, cur) != 0)) {
+			/* cur was repaired when set (pc_proc_set_str): compare
+			 * what s becomes, or a peer's bad byte would count as a
+			 * change at every keyframe. */
+			if (s != NULL && (cur == NULL || !pc_utf8_same(s, cur))) {
 				int err = pc_proc_set_str(dst, f, s);
 				if (err == PC_OK) {
 					diff |= PC_BIT(f);

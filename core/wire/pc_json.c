@@ -3,54 +3,26 @@
 
 #include <inttypes.h>
 #include <stdint.h>
+#include <string.h>
 
-/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
-static int
-utf8_len(const unsigned char *s)
-{
-	int      n;
-	uint32_t cp;
-
-	if (s[0] < 0x80) {
-		return 1;
-	} else if ((s[0] & 0xe0) == 0xc0) {
-		n  = 2;
-		cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n  = 3;
-		cp = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n  = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (int i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			return 0;
-		}
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* No overlong forms, surrogates, or code points past U+10FFFF. */
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
-		return 0;
-	}
-	return n;
-}
+#include "base/pc_utf8.h"
 
 void
 pc_json_str(pc_buf *b, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
+	const unsigned char *end;
 
 	if (s == NULL) {
 		pc_buf_str(b, "null");
 		return;
 	}
+	end = s + strlen(str);
 	pc_buf_add(b, "\"", 1);
+	/* Records hold valid UTF-8 already (pc_utf8.h); this covers any other
+	 * text, with the same rule. */
 	while (*s != '\0') {
-		int n = utf8_len(s);
+		size_t n = pc_utf8_char((const char *)s, (size_t)(end - s));
 		if (n == 0) {
 			pc_buf_str(b, "\\ufffd");
 			s++;
@@ -65,7 +37,7 @@ pc_json_str(pc_buf *b, const char *str)
 		} else if (*s < 0x20 || *s == 0x7f) {
 			pc_buf_printf(b, "\\u%04x", *s++);
 		} else {
-			pc_buf_add(b, s, (size_t)n);
+			pc_buf_add(b, s, n);
 			s += n;
 		}
 	}

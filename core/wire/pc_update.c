@@ -6,6 +6,7 @@
 
 #include "wire/pc_codec.h"
 #include "base/pc_err.h"
+#include "base/pc_utf8.h"
 
 void
 pc_encoder_fini(pc_encoder *e)
@@ -123,6 +124,22 @@ pc_encoder_keyframe(pc_encoder *e, const pc_update_hdr *h, pc_next_fn next, cons
 		add_proc(e, p, PC_MASK_ALL);
 	}
 	return PC_OK;
+}
+
+bool
+pc_host_valid(const char *host, size_t len)
+{
+	size_t i = 0, n;
+
+	if (len < 1 || len > PC_HOST_MAX || memchr(host, '/', len) != NULL) {
+		return false;
+	}
+	for (; i < len; i += n) { /* a NUL is no character: refused too */
+		if ((n = pc_utf8_char(host + i, len - i)) == 0) {
+			return false;
+		}
+	}
+	return true;
 }
 
 void
@@ -325,6 +342,9 @@ pc_update_parse(const void *frame, size_t len, Pidcast__Update **out)
 	if (nul == NULL || (size_t)(nul - f) < plen + 1 || memcmp(f, PC_TOPIC_PREFIX, plen) != 0 ||
 	    nul[-1] != '/') {
 		return PC_EPROTO;
+	}
+	if (!pc_host_valid(f + plen, (size_t)(nul - f) - plen - 1)) {
+		return PC_EINVAL;
 	}
 	tlen = (size_t)(nul - f) + 1;
 	if (count_records((const uint8_t *)f + tlen, len - tlen, PC_UPDATE_MAX_RECORDS) >

@@ -77,12 +77,20 @@ int pc_encoder_frame(pc_encoder *e);
 int pc_encoder_split(pc_encoder *e, size_t max_records, size_t max_bytes, size_t *n);
 int pc_encoder_frame_part(pc_encoder *e, size_t i);
 
+/* Whether the len bytes at host are a host name the protocol allows: 1 to
+ * PC_HOST_MAX bytes of valid UTF-8, no '/' (which would make one host's
+ * topic a prefix of another's) and no NUL. A host name is an identity (the
+ * topic, the aggregator's key), so a bad one is refused, not repaired as
+ * other text is (pc_utf8.h): two hosts' names could repair to the same. */
+bool pc_host_valid(const char *host, size_t len);
+
 /* Writes the topic of host into b: "pc/HOST/" and the NUL. */
 void pc_topic(pc_buf *b, const char *host);
 
 /* Decodes a frame. The topic must match the Update's host. PC_EPROTO for
- * anything malformed, PC_ETOOBIG for more than PC_UPDATE_MAX_RECORDS
- * records (refused before decoding). Free *out with
+ * anything malformed, PC_EINVAL for a topic whose host the protocol
+ * forbids (pc_host_valid), PC_ETOOBIG for more than PC_UPDATE_MAX_RECORDS
+ * records (the last two refused before decoding). Free *out with
  * pidcast__update__free_unpacked. */
 int pc_update_parse(const void *frame, size_t len, Pidcast__Update **out);
 

@@ -1,4 +1,6 @@
-/* bench_peers.c: the probe's steady tick per process beside ps, psutil and process-exporter. */
+/* bench_peers.c: the probes' steady tick per process (bpf and procfs, each
+ * with the cache) beside the bare held-fd loop, ps, psutil and
+ * process-exporter, all in one run, in turn each round. */
 #define _GNU_SOURCE /* pread, openat, fstatat, prctl, pipe2 */
 #include <dirent.h>
 #include <errno.h>
@@ -26,9 +28,10 @@
 #define PC_PS_FIELDS  "pid,ppid,comm,nlwp,rss,vsz,time,args"
 
 /* The ways of reading every process, run in turn each round. */
-enum { PC_M_PROBE, PC_M_BARE, PC_M_PS, PC_M_PSUTIL, PC_M_EXPORTER, PC_N_METHODS };
-static const char *const pc_names[PC_N_METHODS] = { "pidcast-probe", "bare-loop", "ps", "psutil",
-	                                            "process-exporter" };
+enum { PC_M_BPF, PC_M_PROCFS, PC_M_BARE, PC_M_PS, PC_M_PSUTIL, PC_M_EXPORTER, PC_N_METHODS };
+static const char *const pc_names[PC_N_METHODS] = { "pidcast-bpf", "pidcast-procfs",
+	                                            "bare-loop",   "ps",
+	                                            "psutil",      "process-exporter" };
 
 /* Every process started here, killed by PID on every exit. */
 static pid_t                 pc_worker, pc_psutil;
@@ -40,10 +43,10 @@ typedef struct pc_bare_result {
 } pc_bare_result;
 
 typedef struct pc_bench {
-	pc_probe   *probe;
-	pc_cache   *cache;
-	pc_snapshot snap;
-	pc_delta    delta;
+	pc_probe   *probe[2]; /* bpf (NULL where it cannot load), procfs */
+	pc_cache   *cache[2];
+	pc_snapshot snap[2];
+	pc_delta    delta[2];
 	int         bare_cmd, bare_res;     /* pipes to the bare-loop worker */
 	FILE       *psutil_in, *psutil_out; /* pipes to the psutil script */
 	pid_t       exporter;               /* 0 when not measured */
@@ -273,14 +276,18 @@ pc_tick(pc_bench *b, int m, uint64_t *us, size_t *n)
 	int          rv     = 0;
 
 	switch (m) {
-	case PC_M_PROBE:
-		rv = pc_probe_processes_by_pid(b->probe, pc_clock_realtime_ms(), true, &b->snap);
+	case PC_M_BPF:
+	case PC_M_PROCFS: {
+		int i = m == PC_M_PROCFS;
+		rv    = pc_probe_processes_by_pid(b->probe[i], pc_clock_realtime_ms(), true,
+		                                  &b->snap[i]);
 		if (rv == PC_OK) {
-			rv = pc_cache_update(b->cache, &b->snap, &b->delta);
+			rv = pc_cache_update(b->cache[i], &b->snap[i], &b->delta[i]);
 		}
 		*us = pc_clock_mono_us() - t0;
-		*n  = b->snap.n;
+		*n  = b->snap[i].n;
 		return rv == PC_OK ? 0 : -EIO;
+	}
 	case PC_M_BARE: {
 		pc_bare_result r;
 		if (write(b->bare_cmd, "t", 1) != 1 ||
@@ -313,7 +320,7 @@ pc_tick(pc_bench *b, int m, uint64_t *us, size_t *n)
 			return rv;
 		}
 		*us = c1 - c0;
-		*n  = b->snap.n; /* it sees what the probe saw this round */
+		*n  = b->snap[1].n; /* it sees what procfs saw this round */
 		return 0;
 	}
 }
@@ -337,7 +344,8 @@ pc_count_fds(void)
 static bool
 pc_on(const pc_bench *b, int m)
 {
-	return (m != PC_M_PSUTIL || b->psutil_in != NULL) && (m != PC_M_EXPORTER || b->exporter);
+	return (m != PC_M_BPF || b->probe[0] != NULL) &&
+	       (m != PC_M_PSUTIL || b->psutil_in != NULL) && (m != PC_M_EXPORTER || b->exporter);
 }
 
 /* Warm-up rounds, then measured ones; each round runs every method once,
@@ -378,8 +386,10 @@ pc_run(pc_bench *b, double *us[PC_N_METHODS], double *procs[PC_N_METHODS], size_
 
 static void
 pc_report(pc_bench *b, double *us[PC_N_METHODS], double *procs[PC_N_METHODS], size_t rounds,
-          size_t probe_fds)
+          size_t bpf_fds, size_t procfs_fds)
 {
+	int base = pc_on(b, PC_M_BPF) ? PC_M_BPF : PC_M_PROCFS; /* the "x" column's */
+
 	double         med[PC_N_METHODS], seen[PC_N_METHODS];
 	struct utsname u;
 
@@ -388,10 +398,16 @@ pc_report(pc_bench *b, double *us[PC_N_METHODS], double *procs[PC_N_METHODS], si
 	}
 	printf("bench_peers: %zu helpers, %zu rounds, %ld CPUs, Linux %s\n", pc_helpers_count(),
 	       rounds, sysconf(_SC_NPROCESSORS_ONLN), u.release);
-	printf("fds held: probe %zu, bare loop %llu (4 a process at most)\n\n", probe_fds,
-	       (unsigned long long)b->bare_held);
+	printf("fds held: bpf %zu, procfs %zu, bare loop %llu (4 a process at most)\n\n", bpf_fds,
+	       procfs_fds, (unsigned long long)b->bare_held);
 	printf("%-18s %14s %10s %8s %12s\n", "method", "us/proc/tick", "ms/tick", "procs",
-	       "x probe");
+	       base == PC_M_BPF ? "x bpf" : "x procfs");
+	for (int m = 0; m < PC_N_METHODS; m++) {
+		med[m] = 0;
+		if (pc_on(b, m)) {
+			med[m] = pc_median(us[m], rounds);
+		}
+	}
 	for (int m = 0; m < PC_N_METHODS; m++) {
 		if (!pc_on(b, m)) {
 			printf("%-18s %14s\n", pc_names[m], "n/a");
@@ -403,9 +419,9 @@ pc_report(pc_bench *b, double *us[PC_N_METHODS], double *procs[PC_N_METHODS], si
 			med[m] = (double)b->exporter_cpu_us / (double)b->exporter_procs;
 		}
 		printf("%-18s %14.2f %10.2f %8.0f %11.2fx\n", pc_names[m], med[m],
-		       med[m] * seen[m] / 1000.0, seen[m], med[m] / med[PC_M_PROBE]);
+		       med[m] * seen[m] / 1000.0, seen[m], med[m] / med[base]);
 	}
-	printf("\nprobe, bare, psutil: wall time of one pass; ps: wall time of the whole "
+	printf("\nbpf, procfs, bare, psutil: wall time of one pass; ps: wall time of the whole "
 	       "command;\nprocess-exporter: its CPU time (/proc/PID/stat) per /metrics scrape, "
 	       "mean of %zu.\n",
 	       rounds);
@@ -448,12 +464,13 @@ pc_peers_start(pc_bench *b, const char *psutil, rlim_t nofile)
 int
 main(int argc, char **argv)
 {
-	size_t           n_children = 1000, rounds = 9, exporter = 0, probe_fds;
+	size_t           n_children = 1000, rounds = 9, exporter = 0, fds0, bpf_fds, procfs_fds;
 	const char      *psutil = NULL;
 	pc_bench         b      = { .bare_cmd = -1, .bare_res = -1 };
 	double          *us[PC_N_METHODS], *procs[PC_N_METHODS], *samples = NULL;
 	struct sigaction sa = { .sa_handler = pc_on_signal };
 	rlim_t           nofile;
+	char             why[512];
 	int              rv, status = 1;
 
 	for (int i = 1; i < argc; i++) {
@@ -502,9 +519,15 @@ main(int argc, char **argv)
 		us[m]    = samples + (size_t)(2 * m) * rounds;
 		procs[m] = us[m] + rounds;
 	}
-	probe_fds = pc_count_fds();
-	if ((rv = pc_probe_open(NULL, &b.probe)) != PC_OK ||
-	    (rv = pc_cache_open(&b.cache, NULL)) != PC_OK) {
+	fds0 = pc_count_fds();
+	if (pc_probe_open_why("bpf", &b.probe[0], why, sizeof(why)) != PC_OK) {
+		fprintf(stderr, "bench_peers: no bpf probe (%s): procfs only\n", why);
+		b.probe[0] = NULL;
+	}
+	bpf_fds = pc_count_fds() - fds0;
+	if ((rv = pc_probe_open("procfs", &b.probe[1])) != PC_OK ||
+	    (rv = pc_cache_open(&b.cache[0], NULL)) != PC_OK ||
+	    (rv = pc_cache_open(&b.cache[1], NULL)) != PC_OK) {
 		fprintf(stderr, "bench_peers: %s\n", pc_strerror(rv));
 		goto out;
 	}
@@ -514,8 +537,10 @@ main(int argc, char **argv)
 		}
 		goto out;
 	}
-	probe_fds = pc_count_fds() - probe_fds - 1; /* less the probe's /proc directory */
-	pc_report(&b, us, procs, rounds, probe_fds);
+	/* Less procfs's /proc directory and what bpf holds (its program, map
+	 * and link; no file per process). */
+	procfs_fds = pc_count_fds() - fds0 - bpf_fds - 1;
+	pc_report(&b, us, procs, rounds, bpf_fds, procfs_fds);
 	status = 0;
 out:
 	if (b.psutil_in != NULL) {
@@ -528,13 +553,13 @@ out:
 		close(b.bare_cmd);
 		close(b.bare_res);
 	}
-	pc_delta_fini(&b.delta);
-	pc_snapshot_fini(&b.snap);
-	if (b.cache != NULL) {
-		pc_cache_close(b.cache);
-	}
-	if (b.probe != NULL) {
-		pc_probe_close(b.probe);
+	for (int i = 0; i < 2; i++) {
+		pc_delta_fini(&b.delta[i]);
+		pc_snapshot_fini(&b.snap[i]);
+		if (b.cache[i] != NULL) {
+			pc_cache_close(b.cache[i]);
+		}
+		pc_probe_close(b.probe[i]);
 	}
 	free(samples);
 	pc_children_stop();

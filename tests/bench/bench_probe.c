@@ -1,4 +1,5 @@
-/* bench_probe.c: the per-process cost of a steady procfs probe tick, against the bare syscalls. */
+/* bench_probe.c: the per-process cost of a steady procfs probe tick, against the bare syscalls
+ * it makes (the bpf probe makes none of them: bench_bpf.c). */
 #define _GNU_SOURCE /* pread, openat, fstatat, stpcpy, prctl */
 #include <dirent.h>
 #include <errno.h>
@@ -359,7 +360,7 @@ main(int argc, char **argv)
 		procs[m] = us[m] + rounds;
 	}
 	b->proc_fd = -1;
-	if ((rv = pc_probe_open(NULL, &b->probe)) != PC_OK ||
+	if ((rv = pc_probe_open("procfs", &b->probe)) != PC_OK ||
 	    (rv = pc_cache_open(&b->cache, NULL)) != PC_OK) {
 		fprintf(stderr, "bench_probe: %s\n", pc_strerror(rv));
 		goto out;

@@ -28,19 +28,23 @@ summary() {
 	echo
 	echo "summary ($(nproc) CPUs, Linux $(uname -r); medians; logs in $logs)"
 	row "figure" "1k procs | 10k procs" "target"
-	row "probe tick, us a process (probe+cache)" "$(col peers-1k pidcast-probe 2) | $(col peers-10k pidcast-probe 2)" ""
-	row "probe tick, ms" "$(col peers-1k pidcast-probe 3) | $(col peers-10k pidcast-probe 3)" ""
+	row "bpf tick, us a process (probe+cache)" "$(col peers-1k pidcast-bpf 2) | $(col peers-10k pidcast-bpf 2)" "<= 1"
+	row "bpf tick, ms" "$(col peers-1k pidcast-bpf 3) | $(col peers-10k pidcast-bpf 3)" ""
+	row "procfs tick, us a process (probe+cache)" "$(col peers-1k pidcast-procfs 2) | $(col peers-10k pidcast-procfs 2)" ""
 	row "bare held-fd loop, us a process" "$(col peers-1k bare-loop 2) | $(col peers-10k bare-loop 2)" ""
-	row "probe / bare loop" "$(ratio "$(col peers-1k pidcast-probe 2)" "$(col peers-1k bare-loop 2)") | $(ratio "$(col peers-10k pidcast-probe 2)" "$(col peers-10k bare-loop 2)")" "<= 1.2x"
-	for m in ps:5 psutil:20 process-exporter:30; do
-		row "${m%%:*} / probe" \
+	row "procfs / bare loop" "$(ratio "$(col peers-1k pidcast-procfs 2)" "$(col peers-1k bare-loop 2)") | $(ratio "$(col peers-10k pidcast-procfs 2)" "$(col peers-10k bare-loop 2)")" "<= 1.2x"
+	for m in pidcast-procfs:0 bare-loop:0 ps:50 psutil:200 process-exporter:400; do
+		row "${m%%:*} / bpf" \
 			"$(col peers-1k "${m%%:*}" 5) | $(col peers-10k "${m%%:*}" 5)" \
-			">= ${m##*:}x  (us a process: $(col peers-1k "${m%%:*}" 2) | $(col peers-10k "${m%%:*}" 2))"
+			"$([ "${m##*:}" = 0 ] || echo ">= ${m##*:}x  ")(us a process: $(col peers-1k "${m%%:*}" 2) | $(col peers-10k "${m%%:*}" 2))"
 	done
-	row "probe us a process, 10k / 1k" "$(ratio "$(col peers-10k pidcast-probe 2)" "$(col peers-1k pidcast-probe 2)")" "~1x (linear)"
-	row "fds held at 10k (probe | bare loop)" "$(awk '/^fds held/ { print $4 " | " $7 }' "$logs/peers-10k.txt" | tr -d ,)" "4 a process wanted; limit $(awk '/RLIMIT_NOFILE/ { print $NF; exit }' "$logs/probe.txt")"
+	row "bpf us a process, 10k / 1k" "$(ratio "$(col peers-10k pidcast-bpf 2)" "$(col peers-1k pidcast-bpf 2)")" "~1x (linear)"
+	row "fds held at 10k (bpf | procfs | bare loop)" "$(awk '/^fds held/ { print $4 " | " $6 " | " $9 }' "$logs/peers-10k.txt" | tr -d ,)" "bpf: none a process; limit $(awk '/RLIMIT_NOFILE/ { print $NF; exit }' "$logs/probe.txt")"
+	row "bench_bpf 1k, 30 rounds: bpf tick med | min, us a process" "$(awk '$1 == "bpf" { print $2 " | " $4 }' "$logs/bpf-1k.txt") ($(awk '$1 == "procfs" { print "procfs " $2 }' "$logs/bpf-1k.txt"))" "<= 1"
+	row "bench_bpf 10k: bpf tick med | min" "$(awk '$1 == "bpf" { print $2 " | " $4 }' "$logs/bpf-10k.txt") ($(awk '$1 == "procfs" { print "procfs " $2 }' "$logs/bpf-10k.txt"))" "<= 1"
 	row "bench_probe (1k, 15 rounds): probe / bare" "$(awk '/^probe \/ bare/ { print $4 }' "$logs/probe.txt")" "<= 1.2x"
-	row "agent, 1k helpers, 1 s ticks: CPU % of a core" "$(kv agent cpu_pct)" ""
+	row "agent, 1k helpers, 1 s ticks: CPU % of a core" "$(kv agent cpu_pct)" "<= 0.3 (bpf)"
+	row "agent, 10k helpers, 1 s ticks: CPU % of a core" "$(kv agent-10k cpu_pct)" "<= 2 (bpf)"
 	row "agent RSS | peak (VmHWM), MB" "$(kv agent rss_mb) | $(kv agent hwm_mb)" ""
 	row "agent allocations a tick" "$(kv agent allocs_per_tick)" "0 ($(kv agent new_procs_per_tick) new processes a tick)"
 	for t in "ipc idle" "tcp idle" "ipc busy" "tcp busy"; do
@@ -96,7 +100,7 @@ run() {
 
 install_missing python3-psutil prometheus-process-exporter procps curl cmake gcc make
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
-	cmake --build "$build" -j2 --target bench_probe bench_peers bench_stream bench_aggregator \
+	cmake --build "$build" -j2 --target bench_probe bench_bpf bench_peers bench_stream bench_aggregator \
 		bench_fanout pc_hold pc_malloc_count pidcast-agent >/dev/null || exit 1
 mkdir -p "$logs"
 # Room to hold four fds a process at 10,000 processes, as the systemd unit
@@ -113,6 +117,8 @@ win=$root/build-win
 	echo "run_all: no Windows build (see $logs/deps.txt); bench_winprobe skipped"
 
 run probe "$bench/bench_probe" --procs 1000 --rounds 15
+run bpf-1k "$bench/bench_bpf" --procs 1000 --rounds 30
+run bpf-10k "$bench/bench_bpf" --procs 10000 --rounds 15
 
 # process-exporter, every process in a group of its name, without the extras
 # (per-thread metrics, smaps) that pidcast does not read either.
@@ -129,6 +135,7 @@ kill "$exporter" && wait "$exporter" 2>/dev/null
 pids=()
 
 run agent "$here/bench_agent.sh" "$build" 60 1000
+run agent-10k "$here/bench_agent.sh" "$build" 60 10000
 run stream "$bench/bench_stream"
 run aggregator "$bench/bench_aggregator" -a 1000 -p 1000 -s 40
 "$bench/pc_hold" 1000 >/dev/null &

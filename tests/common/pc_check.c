@@ -24,7 +24,7 @@ pc_check_req(const char *url)
 	assert_int_equal(nng_req0_open(&req), 0);
 	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 3000), 0);
 	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_SENDTIMEO, 3000), 0);
-	assert_int_equal(nng_socket_set_size(req, NNG_OPT_RECVMAXSZ, 64u << 20), 0);
+	assert_int_equal(pc_rpc_set_reply_max(req, 64u << 20), PC_OK);
 	assert_int_equal(nng_dial(req, url, NULL, NNG_FLAG_NONBLOCK), 0);
 	return req;
 }

@@ -63,8 +63,10 @@ fake_close(pc_probe *base)
 }
 
 static int
-fake_open(pc_probe **out)
+fake_open(pc_probe **out, char *why, size_t cap)
 {
+	(void)why;
+	(void)cap;
 	pc_fake *f = pc_fake_open();
 
 	if (f == NULL) {

@@ -200,7 +200,8 @@ pc_jtable_line(pc_jtable *t, const char *line, pc_jline *out)
 	if (n < 0 || out->event[0] == '\0') {
 		return -1;
 	}
-	if (strcmp(out->event, "resync") == 0 || strcmp(out->event, "update") == 0) {
+	if (strcmp(out->event, "resync") == 0 || strcmp(out->event, "update") == 0 ||
+	    strcmp(out->event, "unsynced") == 0) { /* state lines: the table is as it was */
 		return 0;
 	}
 	if (!has_pid) {

@@ -14,8 +14,8 @@ typedef struct pc_jtable pc_jtable;
 
 /* What one line was. */
 typedef struct pc_jline {
-	char     event[16];  /* new, changed, exit, resync, update */
-	char     reason[16]; /* a resync's */
+	char     event[16];  /* new, changed, exit, resync, update, unsynced */
+	char     reason[16]; /* a resync's or an unsynced's */
 	uint64_t from, seq;  /* a resync's, an update's */
 	uint64_t processes;  /* a resync's, an update's */
 } pc_jline;

@@ -28,7 +28,12 @@ int pc_child_wait(pc_child *c);
 void pc_child_kill(pc_child *c);
 
 uint32_t pc_self_pid(void);
-void     pc_sleep_ms(unsigned ms);
+
+/* Makes a new private folder in the OS's temporary folder; its path in
+ * out. 0 on success. pc_test_rmdir removes an empty one. */
+int  pc_test_mkdtemp(char *out, size_t cap);
+int  pc_test_rmdir(const char *path);
+void pc_sleep_ms(unsigned ms);
 
 /* 1 when this process still holds an OS resource of that (exited) process:
  * an fd under /proc/PID on Linux; on Windows, a handle that keeps its

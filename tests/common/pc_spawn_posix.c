@@ -123,6 +123,21 @@ pc_self_pid(void)
 	return (uint32_t)getpid();
 }
 
+int
+pc_test_mkdtemp(char *out, size_t cap)
+{
+	const char *t = getenv("TMPDIR");
+	int         n = snprintf(out, cap, "%s/pidcast-test-XXXXXX", t && t[0] ? t : "/tmp");
+
+	return n > 0 && (size_t)n < cap && mkdtemp(out) != NULL ? 0 : -1;
+}
+
+int
+pc_test_rmdir(const char *path)
+{
+	return rmdir(path);
+}
+
 void
 pc_sleep_ms(unsigned ms)
 {

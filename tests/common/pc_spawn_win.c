@@ -144,6 +144,39 @@ pc_self_pid(void)
 	return GetCurrentProcessId();
 }
 
+/* GetTempPath plus a name from our PID and a counter, tried until one is
+ * new: CreateDirectory fails on a name that exists. */
+int
+pc_test_mkdtemp(char *out, size_t cap)
+{
+	char  base[MAX_PATH];
+	DWORD n = GetTempPathA(sizeof(base), base);
+
+	if (n == 0 || n >= sizeof(base)) {
+		return -1;
+	}
+	for (unsigned i = 0; i < 1000; i++) {
+		int w = snprintf(out, cap, "%spidcast-test-%lu-%u", base,
+		                 (unsigned long)GetCurrentProcessId(), i);
+		if (w <= 0 || (size_t)w >= cap) {
+			return -1;
+		}
+		if (CreateDirectoryA(out, NULL)) {
+			return 0;
+		}
+		if (GetLastError() != ERROR_ALREADY_EXISTS) {
+			return -1;
+		}
+	}
+	return -1;
+}
+
+int
+pc_test_rmdir(const char *path)
+{
+	return RemoveDirectoryA(path) ? 0 : -1;
+}
+
 void
 pc_sleep_ms(unsigned ms)
 {

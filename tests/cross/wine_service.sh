@@ -14,10 +14,12 @@ for b in "$sub" "$query"; do
 done
 
 name=pidcast-agent
-port=$((63400 + ($$ % 300) * 2)) # 63400-63999
-pub=tcp://127.0.0.1:$port
-rpc=tcp://127.0.0.1:$((port + 1))
 tmp=$(mktemp -d)
+# Port 0: the OS picks free ports, and the service writes which to a file
+# named as Windows names it (Z: is the Unix root under Wine; a service
+# starts in Windows' own folder, so the path is absolute).
+any=tcp://127.0.0.1:0
+bound="Z:$tmp/svc.bound"
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
@@ -62,18 +64,21 @@ exec 7>"$tmp/hold"
 
 # The host name has a blank: the command line the SCM runs must quote it.
 expect 0 "installed the service $name" "$wine" "$agent" --install-service \
-	--publish "$pub" --rpc "$rpc" --interval 200ms --host "win svc"
+	--publish "$any" --rpc "$any" --interval 200ms --host "win svc" --bound-file "$bound"
 expect 1 "already exists" "$wine" "$agent" --install-service
 # The path is quoted too when it has a blank.
-want="--service --publish $pub --rpc $rpc --interval 200ms --host \"win svc\"[[:space:]]*\$"
+want="--service --publish $any --rpc $any --interval 200ms --host \"win svc\" --bound-file $bound[[:space:]]*\$"
 expect 0 "^start auto path .*pidcast-agent.exe\"? $want" "$wine" "$scm" config "$name"
 echo "installed: $(cat "$tmp/out")"
 
 expect 0 "^RUNNING pid [1-9]" "$wine" "$scm" start "$name"
 wpid=$(sed -nE 's/^RUNNING pid ([0-9]+).*/\1/p' "$tmp/out")
 echo "the SCM started it: Windows pid $wpid"
+wait_for "$tmp/svc.bound" '^rpc ' 30 || exit 1
+pub=$(awk '$1 == "publish" { print $2 }' "$tmp/svc.bound")
+rpc=$(awk '$1 == "rpc" { print $2 }' "$tmp/svc.bound")
 
-"$sub" "$pub" --json >"$tmp/events" 2>"$tmp/sub.err" &
+"$sub" "$pub" --rpc "$rpc" --json >"$tmp/events" 2>"$tmp/sub.err" &
 pids+=($!)
 wait_for "$tmp/events" '"host":"win svc"' 30 || { cat "$tmp/sub.err"; exit 1; }
 echo "native pidcast-sub follows the service's stream"
@@ -92,7 +97,7 @@ expect 1 "not found" "$wine" "$agent" --uninstall-service
 echo "uninstalled: OpenService fails with ERROR_SERVICE_DOES_NOT_EXIST"
 
 # Uninstalling a running service stops it first.
-expect 0 "installed" "$wine" "$agent" --install-service --publish "$pub" --rpc "$rpc"
+expect 0 "installed" "$wine" "$agent" --install-service --publish "$any" --rpc "$any"
 expect 0 "^RUNNING pid [1-9]" "$wine" "$scm" start "$name"
 wpid=$(sed -nE 's/^RUNNING pid ([0-9]+).*/\1/p' "$tmp/out")
 expect 0 "removed the service $name" "$wine" "$agent" --uninstall-service
@@ -100,15 +105,15 @@ expect 0 "^gone" "$wine" "$scm" wait-gone "$wpid"
 expect 3 "error 1060" "$wine" "$scm" query "$name"
 echo "uninstalling the running service (pid $wpid) stopped and removed it"
 
-# A service that cannot start (its port is taken, here by the native agent)
-# stops with pidcast's error code as the service exit code.
-"$native/agent/pidcast-agent" --publish "$pub" --rpc "$rpc" 2>/dev/null &
+# A service that cannot start (its port is taken, here by the native agent,
+# which holds it from the moment it writes its bound-file) stops with
+# pidcast's error code as the service exit code.
+"$native/agent/pidcast-agent" --publish "$any" --rpc "$any" --bound-file "$tmp/native.bound" \
+	2>/dev/null &
 pids+=($!)
-for _ in $(seq 1 100); do # until it answers (found or not: not 2)
-	"$query" --rpc "$rpc" --timeout 500ms get 1 >/dev/null 2>&1
-	[ $? -ne 2 ] && break
-	sleep 0.1
-done
+wait_for "$tmp/native.bound" '^rpc ' 10 || exit 1
+pub=$(awk '$1 == "publish" { print $2 }' "$tmp/native.bound")
+rpc=$(awk '$1 == "rpc" { print $2 }' "$tmp/native.bound")
 expect 0 "installed" "$wine" "$agent" --install-service --publish "$pub" --rpc "$rpc"
 expect 1 "^STOPPED exit 1066 service exit 11[^0-9]" "$wine" "$scm" start "$name" # PC_EADDR
 echo "with its port taken: $(tr -d '\r' <"$tmp/out") (1066: a service-specific code; 11: PC_EADDR)"

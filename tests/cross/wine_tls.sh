@@ -13,27 +13,28 @@ query=$native/clients/query/pidcast-query
 for f in "$agg" "$sub" "$query"; do
 	[ -x "$f" ] || { echo "FAIL: no $f (build natively first)"; exit 1; }
 done
-base=$((60800 + ($$ % 40) * 5)) # 60800-60999
-. "$(dirname "$0")/../common/pc_test.sh" # $tmp, $pids, fail
+. "$(dirname "$0")/../common/pc_test.sh" # $tmp, $pids, fail, pc_bound
 
 . "$(dirname "$0")/../common/pc_certs.sh"
 cd "$tmp" || exit 1
 pc_make_certs || fail "certificates"
 good=(--tls-ca ca.crt --tls-cert client.crt --tls-key client.key)
-pub=tls+tcp://127.0.0.1:$base
-aggl=tls+tcp://127.0.0.1:$((base + 2))
-aggr=tls+tcp://127.0.0.1:$((base + 3))
-
-"$agg" --listen "$aggl" --rpc "$aggr" --metrics none --tls-cert aggsrv.crt --tls-key aggsrv.key \
-	--tls-ca ca.crt --tls-client-auth 2>agg.err &
+# Every listener on port 0: the OS picks free ports; the bound-files say which.
+"$agg" --listen tls+tcp://127.0.0.1:0 --rpc tls+tcp://127.0.0.1:0 --metrics none \
+	--tls-cert aggsrv.crt --tls-key aggsrv.key --tls-ca ca.crt --tls-client-auth \
+	--bound-file agg.bound 2>agg.err &
 pids+=($!)
+aggl=$(pc_bound agg.bound listen) || fail "the aggregator did not start"
+aggr=$(pc_bound agg.bound rpc)
 # Relative file names: Wine maps this folder as the Windows current one.
-"$wine" "$winagent" --host wintls --interval 200ms --publish "$pub" \
-	--rpc "tls+tcp://127.0.0.1:$((base + 1))" --aggregator "$aggl" \
+"$wine" "$winagent" --host wintls --interval 200ms --publish tls+tcp://127.0.0.1:0 \
+	--rpc tls+tcp://127.0.0.1:0 --aggregator "$aggl" --bound-file win.bound \
 	--tls-cert server.crt --tls-key server.key --tls-ca ca.crt --tls-client-auth 2>win.err &
 pids+=($!)
+pub=$(pc_bound win.bound publish 60) || fail "the Windows agent did not start"
+rpc=$(pc_bound win.bound rpc)
 # Not under timeout(1): killing it by PID would leave its child running.
-"$sub" "$pub" "${good[@]}" --json --updates 3 >good.out 2>good.err &
+"$sub" "$pub" --rpc "$rpc" "${good[@]}" --json --updates 3 >good.out 2>good.err &
 gpid=$!
 pids+=("$gpid")
 for _ in $(seq 300); do kill -0 "$gpid" 2>/dev/null || break; sleep 0.2; done

@@ -11,21 +11,23 @@ query=$native/clients/query/pidcast-query
 for f in "$agg" "$agent" "$query"; do
 	[ -x "$f" ] || { echo "FAIL: no $f (build natively first)"; exit 1; }
 done
-base=$((50000 + ($$ % 600) * 8)) # 50000-54999
-. "$(dirname "$0")/../common/pc_test.sh" # $tmp, $pids, fail
-q() { "$query" --rpc tcp://127.0.0.1:$((base + 1)) --json "$@"; }
+. "$(dirname "$0")/../common/pc_test.sh" # $tmp, $pids, fail, pc_bound
 
-"$agg" --listen tcp://127.0.0.1:$base --rpc tcp://127.0.0.1:$((base + 1)) --metrics none 2>"$tmp/agg.err" &
+# The aggregator takes TCP (the Windows agent dials it from Wine) on a port
+# the OS picks; the agents' own sockets are not under test here.
+"$agg" --listen tcp://127.0.0.1:0 --rpc "ipc://$tmp/agg.rpc" --metrics none \
+	--bound-file "$tmp/agg.bound" 2>"$tmp/agg.err" &
 pids+=($!)
-sleep 0.3
-"$wine" "$winagent" --host wintest --interval 200ms --publish tcp://127.0.0.1:$((base + 2)) \
-	--rpc tcp://127.0.0.1:$((base + 3)) --aggregator tcp://127.0.0.1:$base 2>"$tmp/win.err" &
+listen=$(pc_bound "$tmp/agg.bound" listen) || fail "the aggregator did not start"
+q() { "$query" --rpc "ipc://$tmp/agg.rpc" --json "$@"; }
+"$wine" "$winagent" --host wintest --interval 200ms --publish tcp://127.0.0.1:0 \
+	--rpc tcp://127.0.0.1:0 --aggregator "$listen" 2>"$tmp/win.err" &
 pids+=($!)
-"$agent" --host linuxtest --interval 200ms --publish tcp://127.0.0.1:$((base + 4)) \
-	--rpc tcp://127.0.0.1:$((base + 5)) --aggregator tcp://127.0.0.1:$base 2>"$tmp/lin.err" &
+"$agent" --host linuxtest --interval 200ms --publish "ipc://$tmp/lin.pub" \
+	--rpc "ipc://$tmp/lin.rpc" --aggregator "$listen" 2>"$tmp/lin.err" &
 pids+=($!)
-"$agent" --host linuxtwo --interval 200ms --publish tcp://127.0.0.1:$((base + 6)) \
-	--rpc tcp://127.0.0.1:$((base + 7)) --aggregator tcp://127.0.0.1:$base 2>"$tmp/lin2.err" &
+"$agent" --host linuxtwo --interval 200ms --publish "ipc://$tmp/lin2.pub" \
+	--rpc "ipc://$tmp/lin2.rpc" --aggregator "$listen" 2>"$tmp/lin2.err" &
 pids+=($!)
 
 for _ in $(seq 150); do

@@ -6,9 +6,6 @@ set -u
 wine=$1 agent=$2 child=$3 sub=$4
 [ -x "$sub" ] || { echo "FAIL: no native pidcast-sub at $sub (build natively first)"; exit 1; }
 
-port=$((55000 + ($$ % 2000) * 2)) # 55000-58999
-pub=tcp://127.0.0.1:$port
-rpc=tcp://127.0.0.1:$((port + 1))
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -29,9 +26,15 @@ wait_for() {
 	return 1
 }
 
-"$wine" "$agent" --publish "$pub" --rpc "$rpc" --interval 200ms --host wintest 2>"$tmp/agent.err" &
+# Port 0: the OS picks free ports, and the agent writes which (a Unix path
+# is Wine's Z: drive, the working folder's).
+"$wine" "$agent" --publish tcp://127.0.0.1:0 --rpc tcp://127.0.0.1:0 --interval 200ms \
+	--host wintest --bound-file "$tmp/bound" 2>"$tmp/agent.err" &
 pids+=($!)
-"$sub" "$pub" --json >"$tmp/events" 2>"$tmp/sub.err" &
+wait_for "$tmp/bound" '^rpc ' 60 || { cat "$tmp/agent.err"; exit 1; }
+pub=$(awk '$1 == "publish" { print $2 }' "$tmp/bound")
+rpc=$(awk '$1 == "rpc" { print $2 }' "$tmp/bound")
+"$sub" "$pub" --rpc "$rpc" --json >"$tmp/events" 2>"$tmp/sub.err" &
 pids+=($!)
 wait_for "$tmp/events" '"host":"wintest"' 30 || { cat "$tmp/agent.err" "$tmp/sub.err"; exit 1; }
 echo "native pidcast-sub follows the Windows agent"

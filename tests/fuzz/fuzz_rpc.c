@@ -1,6 +1,7 @@
 /* fuzz_rpc.c: libFuzzer target for the RPC server: any bytes as a request
  * to the Agent service over a replica with processes; the reply must always
- * be a Reply that decodes. */
+ * be a Reply that decodes, its message valid UTF-8 whatever the request
+ * echoed into it. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "wire/pc_codec.h"
 #include "base/pc_err.h"
+#include "base/pc_utf8.h"
 #include "stream/pc_replica.h"
 #include "rpc/pc_rpc.h"
 #include "service/pc_service.h"
@@ -73,8 +75,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	pc_rpc_serve(pc_service_base(svc), data, size, &out);
 	if ((r = pidcast__reply__unpack(NULL, out.len, (const uint8_t *)out.data)) == NULL ||
-	    !r->has_status) {
-		abort(); /* every answer is a Reply with a status */
+	    !r->has_status || (r->message != NULL && !pc_utf8_valid(r->message))) {
+		abort(); /* every answer is a Reply with a status, in UTF-8 */
 	}
 	pidcast__reply__free_unpacked(r, NULL);
 	return 0;

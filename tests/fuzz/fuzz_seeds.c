@@ -24,8 +24,9 @@ put(const char *dir, const char *name, const void *data, size_t len)
 	fclose(f);
 }
 
+/* A request for method, in the file name. */
 static void
-request(const char *dir, const char *method, const ProtobufCMessage *in)
+request_as(const char *dir, const char *name, const char *method, const ProtobufCMessage *in)
 {
 	Pidcast__Request r = PIDCAST__REQUEST__INIT;
 	uint8_t          payload[4096], buf[8192];
@@ -38,7 +39,13 @@ request(const char *dir, const char *method, const ProtobufCMessage *in)
 		r.payload.len  = protobuf_c_message_pack(in, payload);
 	}
 	n = pidcast__request__pack(&r, buf);
-	put(dir, method, buf, n);
+	put(dir, name, buf, n);
+}
+
+static void
+request(const char *dir, const char *method, const ProtobufCMessage *in)
+{
+	request_as(dir, method, method, in);
 }
 
 /* Request heads as scrapers and hostile clients send them. */
@@ -107,6 +114,27 @@ main(int argc, char **argv)
 		put(argv[1], name, enc.frame.data, enc.frame.len);
 	}
 
+	/* Hostile: a first part whose others never come (the count says a
+	 * million), and hosts the protocol forbids. */
+	{
+		Pidcast__Update whole = enc.msg;
+		enc.msg.n_upserts     = 1;
+		enc.msg.has_part      = 1;
+		enc.msg.part          = 0;
+		enc.msg.has_parts     = 1;
+		enc.msg.parts         = 1000000;
+		pc_encoder_frame(&enc);
+		put(argv[1], "part0-of-a-million", enc.frame.data, enc.frame.len);
+		enc.msg.has_part = enc.msg.has_parts = 0;
+		enc.msg.host                         = "";
+		pc_encoder_frame(&enc);
+		put(argv[1], "host-empty", enc.frame.data, enc.frame.len);
+		enc.msg.host = "a/b";
+		pc_encoder_frame(&enc);
+		put(argv[1], "host-slash", enc.frame.data, enc.frame.len);
+		enc.msg = whole;
+	}
+
 	h.seq          = 2;
 	p[0].rss_bytes = 2u << 20;
 	ups[0]         = (pc_upsert){ &p[0], PC_BIT(PC_F_RSS_BYTES), false };
@@ -129,6 +157,17 @@ main(int argc, char **argv)
 	pc_encoder_delta(&enc, &h, &d);
 	pc_encoder_frame(&enc);
 	put(argv[1], "reuse", enc.frame.data, enc.frame.len);
+
+	/* A keyframe with strings that are not UTF-8: a comm cut inside a
+	 * character, an overlong form, a surrogate, bytes past U+10FFFF. */
+	h.seq        = 5;
+	p[1].name    = "aaaaaaaaaaaaaa\xc3";
+	p[1].exe     = "/tmp/\xff\xfe\xc0\xaf";
+	p[1].cmdline = "x \xed\xa0\x80 \xf4\x90\x80\x80 \xe8\xbf";
+	p[1].user    = "u\x80";
+	pc_encoder_keyframe(&enc, &h, next, p, 3);
+	pc_encoder_frame(&enc);
+	put(argv[1], "bad-utf8", enc.frame.data, enc.frame.len);
 
 	h.seq       = 4; /* the heartbeat */
 	d.n_upserts = d.n_exits = 0;
@@ -164,6 +203,13 @@ main(int argc, char **argv)
 	request(argv[2], "GetSnapshot", &gs.base);
 	request(argv[2], "Top", &tp.base);
 	request(argv[2], "ListHosts", &lh.base);
+	/* Names that are echoed in Reply.message: not UTF-8, and long. */
+	request_as(argv[2], "bad-method", "Bad\xff\xc3", NULL);
+	gp.host = "\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b"
+	          "\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b"
+	          "\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b"
+	          "\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b";
+	request_as(argv[2], "long-host", "GetProcess", &gp.base);
 	if (argc > 3) {
 		http_seeds(argv[3]);
 	}

@@ -14,8 +14,7 @@ for t in systemd-analyze setpriv strace; do
 done
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to drop to the unit's user"; exit 77; }
 
-port=$((63000 + ($$ % 200) * 2)) # 63000-63399
-. "$(dirname "$0")/../common/pc_test.sh" # $tmp, $pids, fail
+. "$(dirname "$0")/../common/pc_test.sh" # $tmp, $pids, fail, pc_bound
 
 # key NAME: the values of the unit's NAME= lines, space-separated.
 key() {
@@ -80,10 +79,20 @@ echo "sandboxed ExecStart --once: $n processes, root's sleep ($target) read in f
 
 # The control: the same user without the capabilities cannot, so the
 # check above is the capabilities' doing.
-"${nocaps[@]}" "${cmd[@]}" --once --json >"$tmp/nocaps.json" 2>/dev/null
+"${nocaps[@]}" "${cmd[@]}" --once --json >"$tmp/nocaps.json" 2>"$tmp/nocaps.err"
 grep -q '"partial":true' <<<"$(record "$tmp/nocaps.json")" ||
 	{ echo "FAIL: without capabilities the record is not partial: the check proves nothing"; exit 1; }
 echo "without the unit's capabilities: root's sleep is partial (as it must be)"
+# ...and the probe falls back to /proc, saying why, in one line.
+grep -q '^pidcast-agent: probe procfs (bpf: not permitted to load BPF programs' "$tmp/nocaps.err" ||
+	{ echo "FAIL: no fallback line without CAP_BPF: $(cat "$tmp/nocaps.err")"; exit 1; }
+[ "$(wc -l <"$tmp/nocaps.err")" -eq 1 ] || { echo "FAIL: more than one line: $(cat "$tmp/nocaps.err")"; exit 1; }
+echo "without CAP_BPF and CAP_PERFMON: $(cat "$tmp/nocaps.err")"
+"${nocaps[@]}" "${cmd[@]}" --probe bpf --once --json >/dev/null 2>"$tmp/insist.err" &&
+	{ echo "FAIL: --probe bpf ran without CAP_BPF"; exit 1; }
+grep -q "cannot open probe 'bpf': not permitted" "$tmp/insist.err" ||
+	{ echo "FAIL: unclear --probe bpf error: $(cat "$tmp/insist.err")"; exit 1; }
+echo "--probe bpf insists: $(cat "$tmp/insist.err")"
 
 # On Linux the Windows service flags point to this unit.
 for flag in --install-service --uninstall-service; do
@@ -95,24 +104,25 @@ done
 echo "--install-service and --uninstall-service point to the unit"
 
 # 3. The agent running for real, traced inside the sandbox, with a
-# subscriber and a query, on test ports instead of the unit's.
+# subscriber and a query, on ports the OS picks (port 0) instead of the
+# unit's, learnt from --bound-file, which the sandboxed user may write.
 mkdir -m 0777 "$tmp/trace"
-pub=tcp://127.0.0.1:$port
-rpc=tcp://127.0.0.1:$((port + 1))
 run=()
 for w in "${cmd[@]}"; do
 	case "$w" in
-	tcp://127.0.0.1:7450) run+=("$pub") ;;
-	tcp://127.0.0.1:7451) run+=("$rpc") ;;
+	tcp://127.0.0.1:7450 | tcp://127.0.0.1:7451) run+=(tcp://127.0.0.1:0) ;;
 	*) run+=("$w") ;;
 	esac
 done
+run+=(--bound-file "$tmp/trace/bound")
 # LeakSanitizer (an ASan build) cannot work under ptrace: no leak check here.
 ASAN_OPTIONS=detect_leaks=0 "${boxed[@]}" strace -f -qq -o "$tmp/trace/log" "${run[@]}" \
 	--interval 100ms --ticks 40 2>"$tmp/agent.err" &
 agent_pid=$!
 pids+=($agent_pid)
-"$sub" "$pub" --json --pid "$target" >"$tmp/events" 2>/dev/null &
+pub=$(pc_bound "$tmp/trace/bound" publish) || fail "the traced agent did not start: $(cat "$tmp/agent.err")"
+rpc=$(pc_bound "$tmp/trace/bound" rpc)
+"$sub" "$pub" --rpc "$rpc" --json --pid "$target" >"$tmp/events" 2>/dev/null &
 pids+=($!)
 ok=0
 for _ in $(seq 1 50); do
@@ -126,7 +136,8 @@ done
 grep -q '"partial":false' "$tmp/get" || { echo "FAIL: query got $(cat "$tmp/get")"; exit 1; }
 wait "$agent_pid" || { echo "FAIL: the traced agent exited $?"; cat "$tmp/agent.err"; exit 1; }
 grep -q "\"pid\":$target," "$tmp/events" || { echo "FAIL: the subscriber saw nothing"; exit 1; }
-echo "sandboxed agent under strace: query and stream answered"
+grep -q 'probe bpf,' "$tmp/agent.err" || { echo "FAIL: the unit's agent is not on bpf: $(cat "$tmp/agent.err")"; exit 1; }
+echo "sandboxed agent under strace: probe bpf, query and stream answered"
 
 # expand GROUP...: the system calls of systemd's @groups, recursively.
 expand() {
@@ -138,16 +149,23 @@ expand() {
 		esac
 	done
 }
-allow=() deny=()
+# The lines in order, as systemd merges them: a plain one adds its calls
+# to the allowed set, a ~ one removes them.
+: >"$tmp/allowed"
 while read -r line; do
 	case "$line" in
-	~*) read -r -a w <<<"${line#\~}" && deny+=("${w[@]}") ;;
-	*) read -r -a w <<<"$line" && allow+=("${w[@]}") ;;
+	~*)
+		read -r -a w <<<"${line#\~}"
+		expand "${w[@]}" | sort -u >"$tmp/deny"
+		comm -23 "$tmp/allowed" "$tmp/deny" >"$tmp/next"
+		;;
+	*)
+		read -r -a w <<<"$line"
+		expand "${w[@]}" | sort -u | sort -u - "$tmp/allowed" >"$tmp/next"
+		;;
 	esac
+	mv "$tmp/next" "$tmp/allowed"
 done < <(sed -n 's/^SystemCallFilter=//p' "$tmp/pidcast-agent.service")
-expand "${allow[@]}" | sort -u >"$tmp/allow"
-expand "${deny[@]}" | sort -u >"$tmp/deny"
-comm -23 "$tmp/allow" "$tmp/deny" >"$tmp/allowed"
 # strace lines: "PID name(args) = ret"; resumed and signal lines have no name(.
 sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$tmp/trace/log" | sort -u >"$tmp/used"
 # The one execve is strace starting the agent, before any filter applies.

@@ -73,12 +73,17 @@ teardown(void **state)
 	return 0;
 }
 
+/* With probe NULL, the default backend. */
 static void
-start_agent(fx *x, const char *interval)
+start_agent(fx *x, const char *interval, const char *probe)
 {
-	const char *argv[] = { agent_path,  "--host",   "loadhost", "--interval", interval,
-		               "--publish", x->url_pub, "--rpc",    x->url_rpc,   NULL };
+	const char *argv[] = { agent_path, "--host",    "loadhost", "--interval",
+		               interval,   "--publish", x->url_pub, "--rpc",
+		               x->url_rpc, "--probe",   probe,      NULL };
 
+	if (probe == NULL) {
+		argv[9] = NULL;
+	}
 	assert_non_null(x->agent = pc_child_start(argv));
 	x->req = pc_check_req(x->url_rpc);
 	nng_socket_set_ms(x->req, NNG_OPT_RECVTIMEO, 10000);
@@ -150,7 +155,7 @@ test_huge_cmdline_cut_scrubbed(void **state)
 		total += strlen(argv[i]) + 1;
 	}
 	assert_non_null(child = pc_child_start(argv));
-	start_agent(x, "200ms");
+	start_agent(x, "200ms", NULL);
 	r = get_process(x, pc_child_pid(child));
 	assert_non_null(r);
 	printf("# /proc cmdline %zu bytes; reported %zu bytes, partial %d\n", total,
@@ -322,7 +327,8 @@ test_stats_for_pids_load(void **state)
 	for (size_t i = 0; i <= PIDS_MAX; i++) {
 		pids[i] = live[i % n_live];
 	}
-	start_agent(x, "200ms");
+	/* procfs: StatsForPids reads /proc for each pid, the costly path. */
+	start_agent(x, "200ms", "procfs");
 	assert_non_null(first = get_process(x, pc_child_pid(x->agent)));
 	pidcast__get_process_reply__free_unpacked(first, NULL);
 	rss[0] = rss_kib(pc_child_pid(x->agent));

@@ -18,48 +18,79 @@
 #include "platform/pc_platform.h"
 #include "rpc/pc_rpc.h"
 #include "pc_spawn.h"
+#include "pc_testdir.h"
 #include "wire/pc_update.h"
 #include "pidcast.pb-c.h"
 
 static const char *agent_path, *agg_path;
-static char        listen_url[64], rpc_url[64], metrics_url[64];
-static unsigned    base_port;
+static char        listen_url[300], rpc_url[300];
 
 typedef struct fx {
 	pc_child  *agg;
 	pc_child  *agents[2];
+	char       pub[2][300]; /* each agent's stream, as bound */
 	nng_socket req;
 } fx;
 
 static const char *const names[2] = { "alpha", "beta" };
 
+/* Agent i on ports the OS picks, dialing the aggregator; its stream's URL
+ * in x->pub[i] once it listens. */
 static pc_child *
-start_agent(int i)
+start_agent(fx *x, int i)
 {
-	char        pub[64], rpc[64];
-	const char *argv[] = { agent_path, "--host",       names[i],   "--interval",
-		               "200ms",    "--publish",    pub,        "--rpc",
-		               rpc,        "--aggregator", listen_url, NULL };
+	char        bound[400];
+	const char *argv[] = { agent_path,
+		               "--host",
+		               names[i],
+		               "--interval",
+		               "200ms",
+		               "--publish",
+		               "tcp://127.0.0.1:0",
+		               "--rpc",
+		               "tcp://127.0.0.1:0",
+		               "--aggregator",
+		               listen_url,
+		               "--bound-file",
+		               bound,
+		               NULL };
+	pc_child   *c;
 
-	snprintf(pub, sizeof(pub), "tcp://127.0.0.1:%u", base_port + 10 + 2 * (unsigned)i);
-	snprintf(rpc, sizeof(rpc), "tcp://127.0.0.1:%u", base_port + 11 + 2 * (unsigned)i);
-	return pc_child_start(argv);
+	assert_int_equal(pc_test_path(bound, sizeof(bound), NULL), 0);
+	c = pc_child_start(argv);
+	assert_non_null(c);
+	assert_int_equal(pc_test_bound(bound, "publish", x->pub[i], sizeof(x->pub[i]), 10000), 0);
+	return c;
 }
 
 static int
 setup(void **state)
 {
-	fx         *x      = calloc(1, sizeof(*x));
-	const char *argv[] = { agg_path, "--listen",    listen_url,  "--rpc",
-		               rpc_url,  "--metrics",   metrics_url, "--down-after",
-		               "3",      "--max-hosts", "4",         NULL };
+	fx         *x = calloc(1, sizeof(*x));
+	char        bound[400];
+	const char *argv[] = { agg_path,
+		               "--listen",
+		               "tcp://127.0.0.1:0",
+		               "--rpc",
+		               "tcp://127.0.0.1:0",
+		               "--metrics",
+		               "http://127.0.0.1:0/metrics",
+		               "--down-after",
+		               "3",
+		               "--max-hosts",
+		               "4",
+		               "--bound-file",
+		               bound,
+		               NULL };
 
 	assert_non_null(x);
+	assert_int_equal(pc_test_path(bound, sizeof(bound), NULL), 0);
 	x->agg = pc_child_start(argv);
 	assert_non_null(x->agg);
-	pc_sleep_ms(200);
+	assert_int_equal(pc_test_bound(bound, "listen", listen_url, sizeof(listen_url), 10000), 0);
+	assert_int_equal(pc_test_bound(bound, "rpc", rpc_url, sizeof(rpc_url), 10000), 0);
 	for (int i = 0; i < 2; i++) {
-		assert_non_null(x->agents[i] = start_agent(i));
+		x->agents[i] = start_agent(x, i);
 	}
 	x->req = pc_check_req(rpc_url);
 	*state = x;
@@ -132,10 +163,20 @@ test_queries_over_hosts(void **state)
 		gp.has_pid = 1;
 		gp.pid     = pc_child_pid(x->agents[1 - i]);
 		gp.host    = (char *)names[i];
-		assert_int_equal(pc_rpc_call(x->req, "GetProcess", &gp.base,
-		                             &pidcast__get_process_reply__descriptor, &out, &status,
-		                             msg, sizeof(msg)),
-		                 PC_OK);
+		/* The other agent started after this host's first tick: it is in
+		 * the table within a tick or two. */
+		uint64_t t0 = pc_clock_mono_us();
+		for (;;) {
+			assert_int_equal(pc_rpc_call(x->req, "GetProcess", &gp.base,
+			                             &pidcast__get_process_reply__descriptor, &out,
+			                             &status, msg, sizeof(msg)),
+			                 PC_OK);
+			if (status != PIDCAST__STATUS_CODE__NOT_FOUND ||
+			    pc_clock_mono_us() - t0 > 5000000u) {
+				break;
+			}
+			pc_sleep_ms(20);
+		}
 		assert_int_equal(status, 0);
 		Pidcast__GetProcessReply *r = (Pidcast__GetProcessReply *)out;
 		assert_string_equal(r->host, names[i]);
@@ -194,8 +235,8 @@ test_killed_agent_goes_down_and_comes_back(void **state)
 	              (unsigned long long)ms);
 	assert_true(ms <= 1200);
 	assert_int_equal(host_state(x, "alpha", NULL), 1);
-	assert_non_null(x->agents[1] = start_agent(1));
-	ms = wait_state(x, "beta", 1, 3000);
+	x->agents[1] = start_agent(x, 1);
+	ms           = wait_state(x, "beta", 1, 3000);
 	print_message("beta up %llu ms after the restart\n", (unsigned long long)ms);
 	host_state(x, "beta", &after);
 	assert_true(after != before);
@@ -206,17 +247,26 @@ static void
 test_aggregator_dials_agents(void **state)
 {
 	fx        *x = *state;
-	char       pub[64], rpc[64];
+	char       bound[400], rpc[300];
 	nng_socket req;
 	int        up;
 
-	(void)x;
-	snprintf(pub, sizeof(pub), "tcp://127.0.0.1:%u", base_port + 10); /* alpha's stream */
-	snprintf(rpc, sizeof(rpc), "tcp://127.0.0.1:%u", base_port + 5);
-	const char *argv[] = { agg_path, "--listen", "none",      "--agent", pub,
-		               "--rpc",  rpc,        "--metrics", "none",    NULL };
+	assert_int_equal(pc_test_path(bound, sizeof(bound), NULL), 0);
+	const char *argv[] = { agg_path,
+		               "--listen",
+		               "none",
+		               "--agent",
+		               x->pub[0],
+		               "--rpc",
+		               "tcp://127.0.0.1:0",
+		               "--metrics",
+		               "none",
+		               "--bound-file",
+		               bound,
+		               NULL }; /* alpha's stream */
 	pc_child   *dialer = pc_child_start(argv);
 	assert_non_null(dialer);
+	assert_int_equal(pc_test_bound(bound, "rpc", rpc, sizeof(rpc), 10000), 0);
 	req            = pc_check_req(rpc);
 	fx       other = { .req = req };
 	uint64_t t0    = pc_clock_mono_us();
@@ -305,9 +355,5 @@ main(int argc, char **argv)
 	}
 	agent_path = argv[1];
 	agg_path   = argv[2];
-	base_port  = 40000u + (pc_self_pid() % 500u) * 20u; /* 40000-49999 */
-	snprintf(listen_url, sizeof(listen_url), "tcp://127.0.0.1:%u", base_port);
-	snprintf(rpc_url, sizeof(rpc_url), "tcp://127.0.0.1:%u", base_port + 1);
-	snprintf(metrics_url, sizeof(metrics_url), "http://127.0.0.1:%u/metrics", base_port + 2);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,10 +12,11 @@
 
 #include "platform/pc_platform.h"
 #include "pc_spawn.h"
+#include "pc_testdir.h"
 
 static const char *agent_path, *query_path, *sub_path;
 static pc_child   *agent;
-static char        pub[64], rpc[64], agent_pid[16];
+static char        pub[300], rpc[300], agent_pid[16];
 
 /* Runs a client to its end; returns its exit status, and its output. */
 static int
@@ -37,17 +38,29 @@ run(const char *const *argv, char *out, size_t cap)
 static int
 setup(void **state)
 {
-	unsigned    port   = 30000u + (pc_self_pid() % 2500u) * 2u; /* 30000-34999 */
-	const char *argv[] = { agent_path,   "--publish", pub,      "--rpc",   rpc,
-		               "--interval", "200ms",     "--host", "clihost", NULL };
+	char        bound[512];
+	const char *argv[] = { agent_path,
+		               "--publish",
+		               "tcp://127.0.0.1:0",
+		               "--rpc",
+		               "tcp://127.0.0.1:0",
+		               "--interval",
+		               "200ms",
+		               "--host",
+		               "clihost",
+		               "--bound-file",
+		               bound,
+		               NULL };
 
 	(void)state;
-	snprintf(pub, sizeof(pub), "tcp://127.0.0.1:%u", port);
-	snprintf(rpc, sizeof(rpc), "tcp://127.0.0.1:%u", port + 1);
+	if (pc_test_path(bound, sizeof(bound), "agent.bound") != 0) {
+		return 1;
+	}
 	agent = pc_child_start(argv);
 	snprintf(agent_pid, sizeof(agent_pid), "%u", agent ? pc_child_pid(agent) : 0);
-	pc_sleep_ms(500);
-	return agent == NULL;
+	/* The ports the OS gave it, once it listens. */
+	return agent == NULL || pc_test_bound(bound, "publish", pub, sizeof(pub), 10000) != 0 ||
+	       pc_test_bound(bound, "rpc", rpc, sizeof(rpc), 10000) != 0;
 }
 
 static int
@@ -117,7 +130,7 @@ static void
 test_sub_json_events(void **state)
 {
 	static char out[1 << 20];
-	const char *argv[] = { sub_path, pub, "--json", "--updates", "3", NULL };
+	const char *argv[] = { sub_path, pub, "--rpc", rpc, "--json", "--updates", "3", NULL };
 	char        want[64];
 
 	(void)state;

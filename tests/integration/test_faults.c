@@ -28,22 +28,20 @@
 #include "pc_jtable.h"
 #include "platform/pc_platform.h"
 #include "pc_spawn.h"
+#include "pc_testdir.h"
 
 static const char *agent_path, *agg_path, *sub_path, *churn_path;
-static unsigned    base_port;
-static unsigned    test_no;
 static char        line[1 << 20]; /* one JSON line of pidcast-sub */
 
 #define AGENTS 3
 
 typedef struct fx {
-	unsigned   port; /* this test's ten ports */
 	pc_child  *agg;
 	pc_child  *agents[AGENTS];
 	pc_child  *sub;
 	pc_child  *churn;
-	char       agg_listen[64], agg_rpc[64];
-	char       pub[AGENTS][128], rpc[AGENTS][128];
+	char       agg_listen[512], agg_rpc[512];
+	char       pub[AGENTS][512], rpc[AGENTS][512];
 	nng_socket req[AGENTS]; /* to each agent's RPC */
 	nng_socket agg_req;
 	pc_follow *f;
@@ -59,14 +57,19 @@ setup(void **state)
 	if (x == NULL) {
 		return 1;
 	}
-	/* Ten ports a test, so a restarted listener never meets the last
-	 * test's connections in TIME_WAIT. */
-	x->port = base_port + 10u * (test_no++ % 10u);
-	snprintf(x->agg_listen, sizeof(x->agg_listen), "tcp://127.0.0.1:%u", x->port);
-	snprintf(x->agg_rpc, sizeof(x->agg_rpc), "tcp://127.0.0.1:%u", x->port + 1);
+	/* ipc:// paths of this test's own: a restarted agent or aggregator
+	 * binds them again, and no other process can take them meanwhile, as
+	 * it could a TCP port. */
+	char dir[400];
+	if (pc_test_path(dir, sizeof(dir), NULL) != 0) {
+		free(x);
+		return 1;
+	}
+	snprintf(x->agg_listen, sizeof(x->agg_listen), "ipc://%s.agg", dir);
+	snprintf(x->agg_rpc, sizeof(x->agg_rpc), "ipc://%s.aggrpc", dir);
 	for (unsigned i = 0; i < AGENTS; i++) {
-		snprintf(x->pub[i], sizeof(x->pub[i]), "tcp://127.0.0.1:%u", x->port + 2 + 2 * i);
-		snprintf(x->rpc[i], sizeof(x->rpc[i]), "tcp://127.0.0.1:%u", x->port + 3 + 2 * i);
+		snprintf(x->pub[i], sizeof(x->pub[i]), "ipc://%s.pub%u", dir, i);
+		snprintf(x->rpc[i], sizeof(x->rpc[i]), "ipc://%s.rpc%u", dir, i);
 	}
 	x->jt  = pc_jtable_open();
 	*state = x;
@@ -93,10 +96,6 @@ teardown(void **state)
 			kill((pid_t)pc_child_pid(others[i]), SIGCONT); /* if stopped */
 			pc_child_kill(others[i]);
 		}
-	}
-	if (strncmp(x->pub[0], "ipc://", 6) == 0) {
-		remove(x->pub[0] + 6);
-		remove(x->rpc[0] + 6);
 	}
 	free(x);
 	return 0;
@@ -339,7 +338,6 @@ test_agent_sigkill_restart(void **state)
 	uint64_t first = instance_of(x, 0);
 	pc_child_kill(x->agents[0]); /* SIGKILL */
 	x->agents[0] = NULL;
-	pc_sleep_ms(300);
 	start_agent(x, 0, "alpha", "200ms", "25", true);
 	uint64_t t0 = pc_clock_mono_us();
 
@@ -369,13 +367,10 @@ test_agent_sigkill_restart(void **state)
 static void
 test_subscriber_sigstop(void **state)
 {
-	fx         *x   = *state;
-	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	fx *x = *state;
 
-	/* ipc, whose socket buffers are small: 10 s of 50 ms ticks cannot
-	 * wait in them, so the agent drops some. */
-	snprintf(x->pub[0], sizeof(x->pub[0]), "ipc://%s/pc-faults-%u.pub", tmp, pc_self_pid());
-	snprintf(x->rpc[0], sizeof(x->rpc[0]), "ipc://%s/pc-faults-%u.rpc", tmp, pc_self_pid());
+	/* ipc (setup's), whose socket buffers are small: 10 s of 50 ms ticks
+	 * cannot wait in them, so the agent drops some. */
 	start_agent(x, 0, "solo", "50ms", "1000", false);
 	/* A queue of 4: on SIGCONT NNG takes the stalled backlog off the
 	 * socket faster than the subscriber prints it, so updates are lost
@@ -581,7 +576,6 @@ main(int argc, char **argv)
 	agg_path   = argv[2];
 	sub_path   = argv[3];
 	churn_path = argv[4];
-	base_port  = 61000u + (pc_self_pid() % 19u) * 100u; /* 61000-62899 */
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

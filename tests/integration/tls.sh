@@ -9,8 +9,7 @@
 # usage: tls.sh AGENT SUB QUERY AGGREGATOR
 set -u
 agent=$1 sub=$2 query=$3 agg=$4
-base=$((59000 + ($$ % 300) * 6)) # 59000-60799
-. "$(dirname "$0")/../common/pc_test.sh" # $tmp, $pids, fail
+. "$(dirname "$0")/../common/pc_test.sh" # $tmp, $pids, fail, pc_bound, pc_port
 # ends_within PID SECONDS: PID exits in time (then its status is returned);
 # if not, it is killed and the test fails.
 ends_within() {
@@ -31,8 +30,9 @@ cd "$tmp" || exit 1
 pc_make_certs || fail "certificates"
 echo "certificates: CA, server, aggregator, client; another CA and its client"
 
-pub=tls+tcp://127.0.0.1:$base
-rpc=tls+tcp://127.0.0.1:$((base + 1))
+# Nothing listens in the start-up errors: any port will do, so port 0.
+pub=tls+tcp://127.0.0.1:0
+rpc=tls+tcp://127.0.0.1:0
 good=(--tls-ca ca.crt --tls-cert client.crt --tls-key client.key)
 
 # --- start-up errors: a TLS URL without the files it needs.
@@ -64,11 +64,33 @@ grep -q 'cannot read key missing.key' nokey.err || fail "unclear error for a mis
 echo "start-up errors: clear, and nothing listens"
 rm -f ./*.err
 
-# --- an agent with mutual TLS on both sockets.
-"$agent" --host tlshost --interval 200ms --publish "$pub" --rpc "$rpc" \
-	--tls-cert server.crt --tls-key server.key --tls-ca ca.crt --tls-client-auth 2>agent.err &
-apid=$!
-pids+=("$apid")
+# --- an agent with mutual TLS on both sockets, on ports P and P+1, the
+# layout from which pidcast-sub derives the RPC URL (checked below). The
+# OS picks P (port 0, read back from the bound-file of a first start);
+# should another process take P or P+1 before the second start, it fails
+# with "Address in use" and the pair is picked again.
+tls_agent=(--host tlshost --interval 200ms --tls-cert server.crt --tls-key server.key
+	--tls-ca ca.crt --tls-client-auth)
+apid=
+for _ in $(seq 20); do
+	rm -f pick.bound agent.bound
+	"$agent" "${tls_agent[@]}" --publish tls+tcp://127.0.0.1:0 --rpc "ipc://$tmp/pick.rpc" \
+		--bound-file pick.bound 2>pick.err &
+	p=$!
+	pids+=("$p")
+	port=$(pc_port "$(pc_bound pick.bound publish)") || fail "the agent did not start"
+	kill "$p" && wait "$p"
+	pub=tls+tcp://127.0.0.1:$port
+	rpc=tls+tcp://127.0.0.1:$((port + 1))
+	"$agent" "${tls_agent[@]}" --publish "$pub" --rpc "$rpc" --bound-file agent.bound 2>agent.err &
+	apid=$!
+	pids+=("$apid")
+	pc_bound agent.bound rpc >/dev/null && break
+	kill "$apid" 2>/dev/null; wait "$apid" 2>/dev/null
+	grep -q 'Address in use' agent.err || fail "the TLS agent did not start: $(cat agent.err)"
+	apid=
+done
+[ -n "$apid" ] || fail "no free pair of ports in 20 picks"
 for _ in $(seq 50); do
 	"$query" --rpc "$rpc" "${good[@]}" --timeout 1s --json get "$apid" >get.out 2>get.err && break
 	sleep 0.1
@@ -90,11 +112,10 @@ try_sub() { # NAME URL ARGS...: a subscriber, stopped below
 	pids+=($!)
 	tries+=($!)
 }
-# --no-rpc: the stream is what is checked, and fewer sockets redialing
-# leave fewer ports in TIME_WAIT for parallel suites to trip on.
+# --no-rpc: the stream is what is checked.
 try_sub nocert "$pub" --no-rpc --tls-ca ca.crt
 try_sub rogue "$pub" --no-rpc --tls-ca ca.crt --tls-cert intruder.crt --tls-key intruder.key
-try_sub plain "tcp://127.0.0.1:$base" --no-rpc
+try_sub plain "tcp://127.0.0.1:$port" --no-rpc
 try_sub untrusted "$pub" --no-rpc --tls-ca rogue.crt --tls-cert client.crt --tls-key client.key
 try_sub wrongname "$pub" --no-rpc "${good[@]}" --tls-server-name elsewhere.example
 try_sub byname "$pub" --no-rpc "${good[@]}" --tls-server-name localhost
@@ -104,7 +125,7 @@ qnocert=$?
 "$query" --rpc "$rpc" --tls-ca ca.crt --tls-cert intruder.crt --tls-key intruder.key --timeout 1s \
 	get "$apid" >qrogue.out 2>qrogue.err
 qrogue=$?
-"$query" --rpc "tcp://127.0.0.1:$((base + 1))" --timeout 1s get "$apid" >qplain.out 2>qplain.err
+"$query" --rpc "tcp://127.0.0.1:$((port + 1))" --timeout 1s get "$apid" >qplain.out 2>qplain.err
 qplain=$?
 # The RPC URL pidcast-sub derives must keep tls+tcp://: then its REQ socket
 # holds a connection to the agent's RPC port, which a plain tcp:// dial to
@@ -118,7 +139,7 @@ established() { # PID PORT: PID has an established TCP connection to PORT
 		END { exit !found }' /proc/net/tcp
 }
 for _ in 1 2 3; do
-	established "$gpid" $((base + 1)) || fail "pidcast-sub holds no connection to the derived RPC URL $rpc"
+	established "$gpid" $((port + 1)) || fail "pidcast-sub holds no connection to the derived RPC URL $rpc"
 	sleep 0.3
 done
 echo "pidcast-sub's derived RPC URL: an established connection to $rpc"
@@ -146,14 +167,14 @@ echo "pidcast-query without a certificate: $(cat qnocert.err)"
 
 # --- aggregator over mutual TLS: one agent with a certificate from the CA,
 # one with the other CA's.
-aggl=tls+tcp://127.0.0.1:$((base + 2))
-aggr=tls+tcp://127.0.0.1:$((base + 3))
-metrics=https://127.0.0.1:$((base + 4))/metrics
-"$agg" --listen "$aggl" --rpc "$aggr" --metrics "$metrics" --tls-cert aggsrv.crt --tls-key aggsrv.key \
-	--tls-ca ca.crt --tls-client-auth 2>agg.err &
+"$agg" --listen tls+tcp://127.0.0.1:0 --rpc tls+tcp://127.0.0.1:0 --metrics https://127.0.0.1:0/metrics \
+	--tls-cert aggsrv.crt --tls-key aggsrv.key --tls-ca ca.crt --tls-client-auth \
+	--bound-file agg.bound 2>agg.err &
 pids+=($!)
-# Their own sockets are not what is tested here: ipc://, so that fewer TCP
-# ports can be found taken.
+aggl=$(pc_bound agg.bound listen) || fail "the aggregator did not start"
+aggr=$(pc_bound agg.bound rpc)
+metrics=$(pc_bound agg.bound metrics)
+# Their own sockets are not what is tested here: ipc://.
 "$agent" --host tlsmember --interval 200ms --publish "ipc://$tmp/member.pub" \
 	--rpc "ipc://$tmp/member.rpc" --aggregator "$aggl" \
 	--tls-cert server.crt --tls-key server.key --tls-ca ca.crt 2>member.err &

@@ -3,6 +3,7 @@
  * many threads, bytes and CPU it has used. EOF on stdin ends it, so it never
  * outlives a test that died. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,25 @@ spin_ms(long ms)
 	}
 }
 
+static void *
+spinner(void *arg)
+{
+	spin_ms((long)(intptr_t)arg);
+	return NULL;
+}
+
+/* A thread that spins, then ends: its time stays the process's. */
+static int
+thread_spin(long ms)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, spinner, (void *)(intptr_t)ms) != 0) {
+		return -1;
+	}
+	return pthread_join(t, NULL) == 0 ? 0 : -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -111,6 +131,8 @@ main(int argc, char **argv)
 			rv = write_kb(n, io_path);
 		} else if (strcmp(cmd, "spin") == 0) {
 			spin_ms(n);
+		} else if (strcmp(cmd, "tspin") == 0) {
+			rv = thread_spin(n);
 		} else {
 			rv = -1;
 		}

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "base/pc_buf.h"
 #include "table/pc_cache.h"
 #include "base/pc_err.h"
 #include "pc_fake_probe.h"
@@ -248,9 +249,9 @@ test_process_limit(void **state)
 	assert_int_equal(pc_update_parse(f->enc.frame.data, f->enc.frame.len, &u), PC_OK);
 	assert_int_equal(pc_replica_apply(f->rep, u, NULL, NULL, &res), PC_ETOOBIG);
 	pidcast__update__free_unpacked(u, NULL);
-	/* Parts 0-2 listed 900 of its processes, some new: at most the old
-	 * 900 and those. */
-	assert_true(pc_replica_count(f->rep) <= 1800);
+	/* Refused whole: parts 0-2 were held aside, never applied. */
+	assert_int_equal(pc_replica_count(f->rep), 900);
+	assert_int_equal(pc_replica_bytes(f->rep), bytes);
 	assert_false(pc_replica_synced(f->rep));
 }
 
@@ -384,6 +385,325 @@ test_record_count_checked_before_decoding(void **state)
 	free(buf);
 }
 
+/* A forged update: n new processes from pid `from`, as part `part` of
+ * `parts` (parts 0: whole). */
+typedef struct forged {
+	Pidcast__Update    u;
+	Pidcast__Process  *procs;
+	Pidcast__Process **ptrs;
+} forged;
+
+static void
+forge(forged *g, bool keyframe, uint64_t seq, uint32_t from, size_t n, uint32_t part,
+      uint32_t parts)
+{
+	Pidcast__Update  u    = PIDCAST__UPDATE__INIT;
+	Pidcast__Process init = PIDCAST__PROCESS__INIT;
+
+	g->procs = realloc(g->procs, (n + 1) * sizeof(*g->procs));
+	g->ptrs  = realloc(g->ptrs, (n + 1) * sizeof(*g->ptrs));
+	assert_non_null(g->procs);
+	assert_non_null(g->ptrs);
+	for (size_t i = 0; i < n; i++) {
+		g->procs[i]                    = init;
+		g->procs[i].has_pid            = 1;
+		g->procs[i].pid                = from + (uint32_t)i;
+		g->procs[i].has_create_time_ms = 1;
+		g->procs[i].create_time_ms     = 1000 + from + i;
+		g->procs[i].name               = "forged";
+		g->ptrs[i]                     = &g->procs[i];
+	}
+	u.host            = "h1";
+	u.has_instance_id = 1;
+	u.instance_id     = 7;
+	u.has_seq         = 1;
+	u.seq             = seq;
+	u.has_time_ms     = 1;
+	u.time_ms         = 1000 * seq;
+	u.has_kind        = 1;
+	u.kind      = keyframe ? PIDCAST__UPDATE__KIND__KEYFRAME : PIDCAST__UPDATE__KIND__DELTA;
+	u.has_part  = parts > 0;
+	u.part      = part;
+	u.has_parts = parts > 0;
+	u.parts     = parts;
+	u.n_upserts = n;
+	u.upserts   = g->ptrs;
+	g->u        = u;
+}
+
+static void
+forged_fini(forged *g)
+{
+	free(g->procs);
+	free(g->ptrs);
+}
+
+/* Through the wire: framed, parsed, applied. */
+static int
+apply_forged(fx *f, forged *g, pc_replica_cb cb, void *arg, pc_apply *res)
+{
+	Pidcast__Update *u;
+	int              rv;
+
+	f->enc.msg = g->u;
+	assert_int_equal(pc_encoder_frame(&f->enc), PC_OK);
+	f->enc.msg = (Pidcast__Update)PIDCAST__UPDATE__INIT;
+	assert_int_equal(pc_update_parse(f->enc.frame.data, f->enc.frame.len, &u), PC_OK);
+	rv = pc_replica_apply(f->rep, u, cb, arg, res);
+	pidcast__update__free_unpacked(u, NULL);
+	return rv;
+}
+
+static void
+count_event(void *arg, pc_event ev, const pc_proc *p, pc_mask mask)
+{
+	size_t *n = arg;
+
+	(void)p;
+	(void)mask;
+	n[ev]++;
+}
+
+/* The issue's attack: keyframes of 2,000 new processes each, as part 0 of
+ * 2 whose part 1 never comes, seq +1 each. Nothing of them is applied, so
+ * the table cannot pass its bound (or grow at all), and no event is told. */
+static void
+test_unfinished_parts_apply_nothing(void **state)
+{
+	fx      *f         = *state;
+	forged   g         = { 0 };
+	size_t   events[3] = { 0 };
+	pc_apply res;
+
+	pc_replica_set_limits(f->rep, 10000, 0);
+	forge(&g, true, 1, 100, 10, 0, 0);
+	assert_int_equal(apply_forged(f, &g, count_event, events, &res), PC_OK);
+	assert_int_equal(res, PC_APPLIED);
+	size_t bytes      = pc_replica_bytes(f->rep);
+	events[PC_EV_NEW] = 0;
+	for (uint64_t seq = 2; seq < 2 + 60; seq++) {
+		forge(&g, true, seq, 1000 + 2000 * (uint32_t)seq, 2000, 0, 2);
+		assert_int_equal(apply_forged(f, &g, count_event, events, &res), PC_OK);
+		assert_int_equal(res, PC_PART);
+		assert_int_equal(pc_replica_count(f->rep), 10);
+		assert_int_equal(pc_replica_bytes(f->rep), bytes);
+	}
+	assert_int_equal(events[PC_EV_NEW] + events[PC_EV_CHANGED] + events[PC_EV_EXIT], 0);
+	assert_false(pc_replica_synced(f->rep));
+	assert_int_equal(pc_replica_seq(f->rep), 1);
+	/* Whole keyframes still apply, and replace the table. */
+	forge(&g, true, 100, 50, 20, 0, 0);
+	assert_int_equal(apply_forged(f, &g, count_event, events, &res), PC_OK);
+	assert_int_equal(res, PC_APPLIED);
+	assert_int_equal(pc_replica_count(f->rep), 20);
+	forged_fini(&g);
+}
+
+/* What is held aside is bounded like the table: parts that together pass
+ * the limits are refused at the part that passes them, before the last. */
+static void
+test_held_parts_are_bounded(void **state)
+{
+	fx      *f = *state;
+	forged   g = { 0 };
+	pc_apply res;
+
+	pc_replica_set_limits(f->rep, 1000, 0);
+	for (uint32_t part = 0; part < 3; part++) {
+		forge(&g, true, 1, 100 + 300 * part, 300, part, 1000000);
+		assert_int_equal(apply_forged(f, &g, NULL, NULL, &res), PC_OK);
+		assert_int_equal(res, PC_PART);
+	}
+	forge(&g, true, 1, 100 + 300 * 3, 300, 3, 1000000);
+	assert_int_equal(apply_forged(f, &g, NULL, NULL, &res), PC_ETOOBIG);
+	assert_int_equal(pc_replica_count(f->rep), 0);
+	/* The set is gone: its next part is a gap, not a fifth part. */
+	forge(&g, true, 1, 100 + 300 * 4, 300, 4, 1000000);
+	assert_int_equal(apply_forged(f, &g, NULL, NULL, &res), PC_OK);
+	assert_int_equal(res, PC_NEED_SYNC);
+
+	/* Exits count too: a held set of exits is bounded as well. */
+	Pidcast__ProcessKey  key = PIDCAST__PROCESS_KEY__INIT;
+	Pidcast__ProcessKey *keys[400];
+	key.has_pid            = 1;
+	key.pid                = 5;
+	key.has_create_time_ms = 1;
+	key.create_time_ms     = 5;
+	for (size_t i = 0; i < 400; i++) {
+		keys[i] = &key;
+	}
+	for (uint32_t part = 0; part < 3; part++) {
+		forge(&g, true, 2, 0, 0, part, 10);
+		g.u.n_exits = 400;
+		g.u.exits   = keys;
+		assert_int_equal(apply_forged(f, &g, NULL, NULL, &res),
+		                 part < 2 ? PC_OK : PC_ETOOBIG);
+	}
+	forged_fini(&g);
+}
+
+/* A completed set applies whole at its last part: before it, no event and
+ * the table as it was; then every record of every part, and what the
+ * keyframe did not list is gone. */
+static void
+test_completed_parts_apply_whole(void **state)
+{
+	fx      *f         = *state;
+	forged   g         = { 0 };
+	size_t   events[3] = { 0 };
+	pc_apply res;
+
+	forge(&g, true, 1, 100, 50, 0, 0);
+	assert_int_equal(apply_forged(f, &g, NULL, NULL, &res), PC_OK);
+	for (uint32_t part = 0; part < 4; part++) {
+		forge(&g, true, 2, 120 + 100 * part, 100, part, 4);
+		assert_int_equal(apply_forged(f, &g, count_event, events, &res), PC_OK);
+		if (part < 3) {
+			assert_int_equal(res, PC_PART);
+			assert_int_equal(events[PC_EV_NEW] + events[PC_EV_EXIT], 0);
+			assert_int_equal(pc_replica_count(f->rep), 50);
+			assert_int_equal(pc_replica_seq(f->rep), 1);
+			assert_non_null(pc_replica_get(f->rep, 100));
+		}
+	}
+	assert_int_equal(res, PC_APPLIED);
+	assert_true(pc_replica_synced(f->rep));
+	assert_int_equal(pc_replica_seq(f->rep), 2);
+	assert_int_equal(pc_replica_count(f->rep), 400);
+	assert_int_equal(events[PC_EV_EXIT], 20); /* 100-119, not listed */
+	assert_int_equal(events[PC_EV_NEW], 370); /* 150-519 */
+	assert_null(pc_replica_get(f->rep, 119));
+	assert_non_null(pc_replica_get(f->rep, 519));
+	forged_fini(&g);
+}
+
+/* A part of another update, or a whole update, in the middle of a set
+ * loses the set: none of its records are applied, even when a later part
+ * of it comes. */
+static void
+test_interleaved_part_discards_the_set(void **state)
+{
+	fx      *f = *state;
+	forged   g = { 0 };
+	pc_apply res;
+
+	forge(&g, true, 1, 100, 10, 0, 0);
+	assert_int_equal(apply_forged(f, &g, NULL, NULL, &res), PC_OK);
+	forge(&g, true, 2, 1000, 100, 0, 2); /* seq 2 part 0 */
+	assert_int_equal(apply_forged(f, &g, NULL, NULL, &res), PC_OK);
+	assert_int_equal(res, PC_PART);
+	forge(&g, true, 3, 2000, 100, 0, 2); /* seq 3 part 0: seq 2 is lost */
+	assert_int_equal(apply_forged(f, &g, NULL, NULL, &res), PC_OK);
+	assert_int_equal(res, PC_PART);
+	forge(&g, true, 2, 1100, 100, 1, 2); /* seq 2 part 1, stale now */
+	assert_int_equal(apply_forged(f, &g, NULL, NULL, &res), PC_OK);
+	assert_int_equal(res, PC_GAP);
+	assert_int_equal(pc_replica_count(f->rep), 10);
+	forge(&g, true, 3, 2100, 100, 1, 2); /* seq 3's set was lost too */
+	assert_int_equal(apply_forged(f, &g, NULL, NULL, &res), PC_OK);
+	assert_int_equal(res, PC_NEED_SYNC);
+	assert_int_equal(pc_replica_count(f->rep), 10);
+
+	/* Another kind under the same header is not the next part either. */
+	forge(&g, true, 4, 3000, 100, 0, 2);
+	assert_int_equal(apply_forged(f, &g, NULL, NULL, &res), PC_OK);
+	forge(&g, false, 4, 3100, 100, 1, 2);
+	assert_int_equal(apply_forged(f, &g, NULL, NULL, &res), PC_OK);
+	assert_int_equal(res, PC_GAP);
+	/* A whole update in the middle: the set is lost, the keyframe applies. */
+	forge(&g, true, 5, 4000, 100, 0, 2);
+	assert_int_equal(apply_forged(f, &g, NULL, NULL, &res), PC_OK);
+	forge(&g, true, 6, 5000, 5, 0, 0);
+	assert_int_equal(apply_forged(f, &g, NULL, NULL, &res), PC_OK);
+	assert_int_equal(res, PC_APPLIED);
+	forge(&g, true, 5, 4100, 100, 1, 2);
+	assert_int_equal(apply_forged(f, &g, NULL, NULL, &res), PC_OK);
+	assert_int_equal(res, PC_STALE);
+	assert_int_equal(pc_replica_count(f->rep), 5);
+	assert_null(pc_replica_get(f->rep, 4000));
+	forged_fini(&g);
+}
+
+/* A delta counts on what the table would become: its new processes on top
+ * of the table, not the changed ones. */
+static void
+test_delta_counts_new_processes(void **state)
+{
+	fx      *f = *state;
+	forged   g = { 0 };
+	pc_apply res;
+
+	pc_replica_set_limits(f->rep, 1000, 0);
+	forge(&g, true, 1, 100, 900, 0, 0);
+	assert_int_equal(apply_forged(f, &g, NULL, NULL, &res), PC_OK);
+	forge(&g, false, 2, 100, 900, 0, 0); /* all 900 changed: fits */
+	g.procs[0].name = "renamed";
+	assert_int_equal(apply_forged(f, &g, NULL, NULL, &res), PC_OK);
+	assert_int_equal(res, PC_APPLIED);
+	forge(&g, false, 3, 950, 150, 0, 0); /* 50 changed, 100 new: 1,000 */
+	assert_int_equal(apply_forged(f, &g, NULL, NULL, &res), PC_OK);
+	assert_int_equal(res, PC_APPLIED);
+	assert_int_equal(pc_replica_count(f->rep), 1000);
+	forge(&g, false, 4, 1099, 2, 0, 0); /* 1 changed, 1 new: 1,001 */
+	assert_int_equal(apply_forged(f, &g, NULL, NULL, &res), PC_ETOOBIG);
+	assert_int_equal(pc_replica_count(f->rep), 1000);
+	forged_fini(&g);
+}
+
+/* A frame of host (and topic) h with an empty keyframe. */
+static void
+frame_of(pc_buf *b, const char *h)
+{
+	Pidcast__Update u = PIDCAST__UPDATE__INIT;
+
+	u.host            = (char *)h;
+	u.has_instance_id = 1;
+	u.instance_id     = 1;
+	u.has_seq         = 1;
+	u.seq             = 1;
+	u.has_time_ms     = 1;
+	u.time_ms         = 1;
+	u.has_kind        = 1;
+	u.kind            = PIDCAST__UPDATE__KIND__KEYFRAME;
+	pc_buf_reset(b);
+	pc_topic(b, h);
+	assert_int_equal(pc_buf_reserve(b, pidcast__update__get_packed_size(&u)), PC_OK);
+	b->len += pidcast__update__pack(&u, (uint8_t *)b->data + b->len);
+}
+
+/* PROTOCOL.md §2: a host is 1 to 255 bytes without '/'. The parser refuses
+ * the others (PC_EINVAL), and the replica a snapshot of one. */
+static void
+test_forbidden_hosts(void **state)
+{
+	fx              *f = *state;
+	pc_buf           b = { 0 };
+	Pidcast__Update *u = NULL;
+	char             name[257];
+	pc_apply         res;
+
+	frame_of(&b, "");
+	assert_int_equal(pc_update_parse(b.data, b.len, &u), PC_EINVAL); /* pc// */
+	frame_of(&b, "a/b");
+	assert_int_equal(pc_update_parse(b.data, b.len, &u), PC_EINVAL);
+	memset(name, 'h', 256);
+	name[256] = '\0';
+	frame_of(&b, name);
+	assert_int_equal(pc_update_parse(b.data, b.len, &u), PC_EINVAL);
+	assert_null(u);
+	name[255] = '\0';
+	frame_of(&b, name);
+	assert_int_equal(pc_update_parse(b.data, b.len, &u), PC_OK);
+	assert_int_equal(pc_replica_apply(f->rep, u, NULL, NULL, &res), PC_OK);
+	pidcast__update__free_unpacked(u, NULL);
+	/* A snapshot comes without a topic: the replica checks its host. */
+	Pidcast__Update snap = PIDCAST__UPDATE__INIT;
+	snap.host            = "a/b";
+	snap.has_instance_id = snap.has_seq = snap.has_time_ms = 1;
+	assert_int_equal(pc_replica_apply(f->rep, &snap, NULL, NULL, &res), PC_EPROTO);
+	pc_buf_fini(&b);
+}
+
 int
 main(void)
 {
@@ -397,6 +717,12 @@ main(void)
 		T(test_byte_limit),
 		T(test_repeated_keys),
 		T(test_absurd_values),
+		T(test_unfinished_parts_apply_nothing),
+		T(test_held_parts_are_bounded),
+		T(test_completed_parts_apply_whole),
+		T(test_interleaved_part_discards_the_set),
+		T(test_delta_counts_new_processes),
+		T(test_forbidden_hosts),
 		cmocka_unit_test(test_record_count_checked_before_decoding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,37 @@
+/* pc_bpf_task.h: the record the BPF task iterator writes for each task
+ * (pc_task.bpf.c) and the bpf backend reads (pc_probe_bpf.c): one layout,
+ * shared by the BPF program and user space, in the kernel's units (ns,
+ * pages, counts). One record a thread, since /proc's whole-process totals
+ * are sums over threads; the fields of the process as a whole (signal
+ * struct, mm, fds) are filled on its leader's record only. */
+#ifndef PC_BPF_TASK_H
+#define PC_BPF_TASK_H
+
+#define PC_BPF_COMM 16
+
+struct pc_bpf_task {
+	__u32 tid;
+	__u32 tgid;
+	__u32 ppid;  /* real_parent's tgid, as /proc's stat */
+	__u32 flags; /* PF_*: PF_KTHREAD marks a kernel thread */
+	__u32 uid;   /* real uid, as the first of status's Uid */
+	__u32 threads;
+	__u32 fds;    /* open fds: the bits set in files->fdt->open_fds */
+	__u32 leader; /* 1: the fields below "process" are set */
+	__u64 start_boottime_ns;
+	/* This thread's own counters. */
+	__u64 utime_ns, stime_ns, runtime_ns;
+	__u64 min_flt, maj_flt;
+	__u64 rchar, wchar, syscr, syscw;
+	/* The process: what its dead threads left in the signal struct... */
+	__u64 sig_utime_ns, sig_stime_ns, sig_runtime_ns;
+	__u64 sig_min_flt, sig_maj_flt;
+	__u64 sig_rchar, sig_wchar, sig_syscr, sig_syscw;
+	/* CPU time as /proc last reported it (signal->prev_cputime). */
+	__u64 prev_utime_ns, prev_stime_ns;
+	/* ...and its memory, in pages (mm's counters' shared counts). */
+	__u64 rss_file, rss_anon, rss_shmem, swap_ents, hiwater_rss;
+	char  comm[PC_BPF_COMM];
+};
+
+#endif
