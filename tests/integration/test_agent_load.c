@@ -62,11 +62,17 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	fx *x = *state;
+	fx  *x = *state;
+	char path[128];
 
 	if (x->agent != NULL) {
 		nng_close(x->req);
 		pc_child_kill(x->agent);
+	}
+	/* The socket files a killed agent leaves. */
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", x->dir, i ? "rpc" : "pub");
+		remove(path);
 	}
 	rmdir(x->dir);
 	free(x);

@@ -106,8 +106,14 @@ teardown(void **state)
 		pc_child_kill(x->agg);
 		nng_close(x->req);
 	}
-	snprintf(path, sizeof(path), "%s/bound", x->dir);
-	remove(path);
+	/* The bound file, and the socket files a killed aggregator leaves. */
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", x->dir,
+		         i == 0   ? "bound"
+		         : i == 1 ? "in"
+		                  : "rpc");
+		remove(path);
+	}
 	rmdir(x->dir);
 	free(x);
 	return 0;
