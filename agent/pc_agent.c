@@ -19,12 +19,59 @@ fail(pc_agent *a, int rv, const char *what, const char *detail)
 	return rv;
 }
 
+/* Takes the probe: a tick before any StatsForPids chunk. */
+static void
+probe_take(pc_agent *a, bool tick)
+{
+	nng_mtx_lock(a->probe_mtx);
+	if (tick) {
+		a->tick_waiting = true;
+	}
+	while (a->probing || (!tick && a->tick_waiting)) {
+		nng_cv_wait(a->probe_cv);
+	}
+	a->probing = true;
+	if (tick) {
+		a->tick_waiting = false;
+	}
+	nng_mtx_unlock(a->probe_mtx);
+}
+
+static void
+probe_give(pc_agent *a)
+{
+	nng_mtx_lock(a->probe_mtx);
+	a->probing = false;
+	nng_cv_wake(a->probe_cv);
+	nng_mtx_unlock(a->probe_mtx);
+}
+
+/* StatsForPids, a chunk at a time between ticks; the records are copied
+ * out without their strings, which belong to the probe. */
 static int
 stats_hook(void *arg, const uint32_t *pids, size_t n, pc_snapshot *out)
 {
-	pc_agent *a = arg;
+	pc_agent   *a     = arg;
+	pc_snapshot chunk = { 0 };
+	int         rv    = PC_OK;
 
-	return pc_probe_stats_for_pids(a->probe, pids, n, pc_clock_realtime_ms(), out);
+	for (size_t i = 0; i < n && rv == PC_OK; i += PC_STATS_CHUNK) {
+		size_t k = n - i < PC_STATS_CHUNK ? n - i : PC_STATS_CHUNK;
+		probe_take(a, false);
+		rv = pc_probe_stats_for_pids(a->probe, pids + i, k, pc_clock_realtime_ms(), &chunk);
+		for (size_t j = 0; rv == PC_OK && j < chunk.n; j++) {
+			pc_proc *r = pc_snapshot_add(out);
+			if (r == NULL) {
+				rv = PC_ENOMEM;
+				break;
+			}
+			*r      = chunk.procs[j];
+			r->name = r->exe = r->cmdline = r->user = NULL;
+		}
+		probe_give(a);
+	}
+	pc_snapshot_fini(&chunk);
+	return rv;
 }
 
 static void
@@ -88,8 +135,11 @@ pc_agent_start(pc_agent *a, const pc_agent_opts *o)
 		return fail(a, rv, "probe", a->probe_why[0] ? a->probe_why : pc_strerror(rv));
 	}
 	pc_probe_set_scrub(a->probe, &o->scrub);
+	pc_probe_set_cmdline_max(a->probe, o->cmdline_max);
 	if ((rv = pc_cache_open(&a->cache, &o->deadband)) != PC_OK ||
 	    (rv = pc_replica_open(&a->local)) != PC_OK || (rv = nng_mtx_alloc(&a->lock)) != 0 ||
+	    (rv = nng_mtx_alloc(&a->probe_mtx)) != 0 ||
+	    (rv = nng_cv_alloc(&a->probe_cv, a->probe_mtx)) != 0 ||
 	    (rv = pc_service_open(&a->svc, a->lock, &hooks)) != PC_OK ||
 	    (rv = pc_service_add(a->svc, a->local)) != PC_OK) {
 		return fail(a, PC_ENOMEM, "start", "out of memory");
@@ -163,11 +213,18 @@ pc_agent_tick(pc_agent *a)
 	bool          keyframe;
 	int           rv;
 
+	/* The probe is held until the cache has copied the snapshot's
+	 * strings, which the probe's next call may free. */
+	probe_take(a, true);
 	nng_mtx_lock(a->lock);
-	h = (pc_update_hdr){ a->host, a->instance, a->seq + 1, pc_clock_realtime_ms(),
-		             a->opts.interval_ms };
-	if ((rv = pc_probe_processes_by_pid(a->probe, h.time_ms, true, &a->snap)) != PC_OK ||
-	    (rv = pc_cache_update(a->cache, &a->snap, &a->delta)) != PC_OK) {
+	h  = (pc_update_hdr){ a->host, a->instance, a->seq + 1, pc_clock_realtime_ms(),
+		              a->opts.interval_ms };
+	rv = pc_probe_processes_by_pid(a->probe, h.time_ms, true, &a->snap);
+	if (rv == PC_OK) {
+		rv = pc_cache_update(a->cache, &a->snap, &a->delta);
+	}
+	probe_give(a);
+	if (rv != PC_OK) {
 		nng_mtx_unlock(a->lock);
 		return fail(a, rv, "tick", pc_strerror(rv));
 	}
@@ -237,6 +294,12 @@ pc_agent_stop(pc_agent *a)
 	pc_probe_close(a->probe);
 	if (a->lock != NULL) {
 		nng_mtx_free(a->lock);
+	}
+	if (a->probe_cv != NULL) {
+		nng_cv_free(a->probe_cv);
+	}
+	if (a->probe_mtx != NULL) {
+		nng_mtx_free(a->probe_mtx);
 	}
 	pc_snapshot_fini(&a->snap);
 	pc_delta_fini(&a->delta);

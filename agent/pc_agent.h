@@ -20,6 +20,8 @@
 
 #define PC_RPC_WORKERS 8
 #define PC_PUB_QUEUE   128 /* messages queued for each subscriber */
+/* StatsForPids reads this many pids at a time between ticks. */
+#define PC_STATS_CHUNK 256
 
 typedef struct pc_agent_opts {
 	const char *publish_url;
@@ -31,6 +33,7 @@ typedef struct pc_agent_opts {
 	uint32_t    keyframe_every; /* ticks */
 	pc_deadband deadband;
 	pc_scrub    scrub;        /* command line scrubbing: on by default */
+	size_t      cmdline_max;  /* command lines cut there; 0: PC_CMDLINE_MAX */
 	int         ipc_mode;     /* of ipc:// sockets, e.g. 0600 */
 	size_t      part_records; /* an update larger than this is sent in parts */
 	size_t      part_bytes;
@@ -49,15 +52,22 @@ typedef struct pc_agent {
 	pc_service    *svc;
 	pc_rpc_server *rpc;
 	nng_mtx       *lock; /* guards all of the above during a tick or a query */
-	nng_socket     pub;
-	nng_socket     rep;
-	pc_snapshot    snap;
-	pc_delta       delta;
-	pc_encoder     enc;
-	char           pub_bound[PC_URL_MAX]; /* the URLs as bound (port 0: the OS's) */
-	char           rpc_bound[PC_URL_MAX];
-	char           probe_why[512]; /* why the backends before the one in use failed */
-	char           err[768];       /* what failed, for the caller to print */
+	/* The probe is also read by StatsForPids, without the lock: whoever
+	 * sets probing owns it. A tick waiting (tick_waiting) goes first, so
+	 * it waits for at most one chunk of a StatsForPids. */
+	nng_mtx    *probe_mtx;
+	nng_cv     *probe_cv;
+	bool        probing;
+	bool        tick_waiting;
+	nng_socket  pub;
+	nng_socket  rep;
+	pc_snapshot snap;
+	pc_delta    delta;
+	pc_encoder  enc;
+	char        pub_bound[PC_URL_MAX]; /* the URLs as bound (port 0: the OS's) */
+	char        rpc_bound[PC_URL_MAX];
+	char        probe_why[512]; /* why the backends before the one in use failed */
+	char        err[768];       /* what failed, for the caller to print */
 } pc_agent;
 
 /* Opens the probe and listens; on failure a->err says what failed. */

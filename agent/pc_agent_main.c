@@ -58,6 +58,8 @@ usage(FILE *out)
 	        "                     after password, passwd, secret, token, api_key,\n"
 	        "                     apikey become ********)\n"
 	        "  --scrub-word WORD  one more sensitive word (repeatable)\n"
+	        "  --cmdline-max N    cut command lines at N bytes, after scrubbing, and\n"
+	        "                     mark them partial (default %u, at most %u)\n"
 	        "  --ipc-mode MODE    permissions of ipc:// sockets, octal (default 600:\n"
 	        "                     the owner only; POSIX)\n"
 	        "  --part-records N   send an update of more records than N in parts\n"
@@ -79,12 +81,13 @@ usage(FILE *out)
 	        "URLs are NNG's: tcp://HOST:PORT, tls+tcp://HOST:PORT, ipc:///PATH. It\n"
 	        "stops cleanly on SIGINT and SIGTERM (Ctrl-C on Windows; a stop of the\n"
 	        "service).\n",
-	        (unsigned)PC_PART_RECORDS, (unsigned)PC_PART_BYTES);
+	        (unsigned)PC_CMDLINE_MAX, (unsigned)PC_CMDLINE_MAX_LIMIT, (unsigned)PC_PART_RECORDS,
+	        (unsigned)PC_PART_BYTES);
 }
 
 /* One snapshot, every field of every process, as JSON lines on stdout. */
 static int
-print_once(const char *probe_name, const pc_scrub *scrub)
+print_once(const char *probe_name, const pc_scrub *scrub, size_t cmdline_max)
 {
 	pc_probe   *probe = NULL;
 	pc_snapshot snap  = { 0 };
@@ -103,6 +106,7 @@ print_once(const char *probe_name, const pc_scrub *scrub)
 		fprintf(stderr, "pidcast-agent: probe %s (%s)\n", probe->ops->name, why);
 	}
 	pc_probe_set_scrub(probe, scrub);
+	pc_probe_set_cmdline_max(probe, cmdline_max);
 	rv = pc_probe_processes_by_pid(probe, pc_clock_realtime_ms(), true, &snap);
 	if (rv != PC_OK) {
 		fprintf(stderr, "pidcast-agent: snapshot failed: %s\n", pc_strerror(rv));
@@ -152,6 +156,7 @@ run(void *arg)
 	int       rv;
 
 	pc_catch_stop();
+	pc_one_arena(); /* StatsForPids calls are large, on any RPC thread */
 	if ((rv = pc_agent_start(&a, r->o)) != PC_OK) {
 		fprintf(stderr, "pidcast-agent: %s\n", a.err);
 		pc_agent_stop(&a);
@@ -254,6 +259,7 @@ main(int argc, char **argv)
 		OPT_IPC_MODE,
 		OPT_PART_RECORDS,
 		OPT_PART_BYTES,
+		OPT_CMDLINE_MAX,
 		OPT_INSTALL,
 		OPT_UNINSTALL,
 		OPT_SERVICE,
@@ -277,6 +283,7 @@ main(int argc, char **argv)
 		{ "ipc-mode", required_argument, NULL, OPT_IPC_MODE },
 		{ "part-records", required_argument, NULL, OPT_PART_RECORDS },
 		{ "part-bytes", required_argument, NULL, OPT_PART_BYTES },
+		{ "cmdline-max", required_argument, NULL, OPT_CMDLINE_MAX },
 		{ "install-service", no_argument, NULL, OPT_INSTALL },
 		{ "uninstall-service", no_argument, NULL, OPT_UNINSTALL },
 		PC_TLS_OPTIONS,
@@ -376,6 +383,12 @@ main(int argc, char **argv)
 			}
 			o.part_bytes = (size_t)v;
 			break;
+		case OPT_CMDLINE_MAX:
+			if (pc_parse_u64(optarg, &v) != 0 || v == 0 || v > PC_CMDLINE_MAX_LIMIT) {
+				return bad_value("--cmdline-max", optarg);
+			}
+			o.cmdline_max = (size_t)v;
+			break;
 		case OPT_NO_SCRUB:
 			o.scrub.off = true;
 			break;
@@ -434,7 +447,7 @@ main(int argc, char **argv)
 		return install(argc, argv, install_at);
 	}
 	if (once) {
-		return print_once(o.probe, &o.scrub);
+		return print_once(o.probe, &o.scrub, o.cmdline_max);
 	}
 	if (service) {
 		r.rv = PC_ESYS; /* in case the service manager never calls run() */

@@ -12,11 +12,11 @@ mkdir -p "$b"
 cmake -S . -B "$b" -DPC_FUZZ=ON -DCMAKE_C_COMPILER=clang >"$b/configure.log" 2>&1 ||
 	{ tail -n 30 "$b/configure.log"; exit 1; }
 cmake --build "$b" -j "$(nproc)" >"$b/build.log" 2>&1 || { grep -E 'error' "$b/build.log"; exit 1; }
-mkdir -p "$b/corpus/update" "$b/corpus/rpc"
-"$b/tests/fuzz/fuzz_seeds" "$b/corpus/update" "$b/corpus/rpc" || exit 1
+mkdir -p "$b/corpus/update" "$b/corpus/rpc" "$b/corpus/http"
+"$b/tests/fuzz/fuzz_seeds" "$b/corpus/update" "$b/corpus/rpc" "$b/corpus/http" || exit 1
 
 status=0
-for t in update rpc; do
+for t in update rpc http; do
 	log="$b/fuzz_$t.log"
 	# New inputs go to the first folder; the kept regressions are read only.
 	dirs=("corpus/$t")

@@ -38,93 +38,22 @@ host_info(void *arg, const pc_replica *r, bool *up, uint64_t *gaps)
 }
 
 static void
-http_metrics(nng_aio *aio)
+page(void *arg, pc_buf *out)
 {
-	nng_http_handler *h = nng_aio_get_input(aio, 1);
-	pc_agg           *g = nng_http_handler_get_data(h);
-	nng_http_res     *res;
-	pc_buf            out = { 0 };
-	int               rv;
-
-	nng_mtx_lock(g->lock);
-	pc_agg_metrics(g, &out);
-	nng_mtx_unlock(g->lock);
-	if ((rv = nng_http_res_alloc(&res)) != 0) {
-		pc_buf_fini(&out);
-		nng_aio_finish(aio, rv);
-		return;
-	}
-	if (out.err != PC_OK || nng_http_res_copy_data(res, out.data, out.len) != 0) {
-		nng_http_res_set_status(res, NNG_HTTP_STATUS_INTERNAL_SERVER_ERROR);
-	}
-	nng_http_res_set_header(res, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-	pc_buf_fini(&out);
-	nng_aio_set_output(aio, 0, res);
-	nng_aio_finish(aio, 0);
-}
-
-/* The metrics URL as bound: with the port the OS chose for port 0. */
-static void
-bound_http(pc_agg *g, const char *url)
-{
-	nng_sockaddr   sa;
-	const uint8_t *p = NULL; /* the port, in network byte order */
-
-	snprintf(g->metrics_bound, sizeof(g->metrics_bound), "%s", url);
-	if (nng_http_server_get_addr(g->http, &sa) != 0) {
-		return;
-	}
-	if (sa.s_family == NNG_AF_INET) {
-		p = (const uint8_t *)&sa.s_in.sa_port;
-	} else if (sa.s_family == NNG_AF_INET6) {
-		p = (const uint8_t *)&sa.s_in6.sa_port;
-	}
-	if (p != NULL) {
-		pc_url_with_port(url, (unsigned)p[0] << 8 | p[1], g->metrics_bound);
-	}
+	pc_agg_metrics(arg, out);
 }
 
 static int
-start_http(pc_agg *g, const char *url)
+start_http(pc_agg *g)
 {
-	nng_http_handler *h;
-	int               rv;
+	pc_http_opts o = { .url        = g->opts.metrics,
+		           .tls        = &g->opts.tls,
+		           .timeout_ms = g->opts.metrics_timeout_ms,
+		           .max_conns  = g->opts.metrics_max_conns,
+		           .page       = page,
+		           .arg        = g };
 
-	if ((rv = nng_url_parse(&g->http_url, url)) != 0) {
-		return fail(g, PC_EADDR, "bad metrics URL %s: %s", url, nng_strerror(rv));
-	}
-	if ((rv = nng_http_server_hold(&g->http, g->http_url)) != 0 ||
-	    (rv = nng_http_handler_alloc(&h, g->http_url->u_path[0] ? g->http_url->u_path : "/",
-	                                 http_metrics)) != 0) {
-		return fail(g, PC_EADDR, "metrics %s: %s", url, nng_strerror(rv));
-	}
-	/* https:// takes the same certificate, key and client rule as the
-	 * other listeners. */
-	if (strcmp(g->http_url->u_scheme, "https") == 0) {
-		nng_tls_config *cfg;
-		if ((rv = pc_tls_config(&g->opts.tls, true, url, &cfg, g->err, sizeof(g->err))) !=
-		    PC_OK) {
-			nng_http_handler_free(h);
-			return rv;
-		}
-		rv = nng_http_server_set_tls(g->http, cfg);
-		nng_tls_config_free(cfg);
-		if (rv != 0) {
-			nng_http_handler_free(h);
-			return fail(g, PC_EADDR, "metrics %s: %s", url, nng_strerror(rv));
-		}
-	}
-	nng_http_handler_set_method(h, "GET");
-	nng_http_handler_set_data(h, g, NULL);
-	if ((rv = nng_http_server_add_handler(g->http, h)) != 0) {
-		nng_http_handler_free(h);
-		return fail(g, PC_EADDR, "metrics %s: %s", url, nng_strerror(rv));
-	}
-	if ((rv = nng_http_server_start(g->http)) != 0) {
-		return fail(g, PC_EADDR, "cannot serve metrics on %s: %s", url, nng_strerror(rv));
-	}
-	bound_http(g, url);
-	return PC_OK;
+	return pc_http_start(&g->http, &o, g->metrics_bound, g->err, sizeof(g->err));
 }
 
 int
@@ -167,7 +96,7 @@ pc_agg_start(pc_agg *g, const pc_agg_opts *o)
 	    PC_OK) {
 		return fail(g, rv, "rpc: %s%s", pc_strerror(rv), "");
 	}
-	return o->metrics != NULL ? start_http(g, o->metrics) : PC_OK;
+	return o->metrics != NULL ? start_http(g) : PC_OK;
 }
 
 static const char *
@@ -178,45 +107,41 @@ group_of(pc_group_by by, const pc_proc *p)
 	return g != NULL ? g : "";
 }
 
-/* An exited process's counters move to its group's retired totals. */
+static size_t
+max_retired(const pc_agg_host *h)
+{
+	return h->max_retired ? h->max_retired : PC_AGG_MAX_RETIRED;
+}
+
+/* An exited process's counters move to its group's retired totals; a new
+ * group past the bound first folds the least recently retired one into
+ * other, so the set and the page stay bounded and the sums keep growing. */
 static void
 on_event(void *arg, pc_event ev, const pc_proc *p, pc_mask mask)
 {
 	pc_agg_host *h = arg;
 	const char  *group;
-	pc_retired  *r = NULL;
+	pc_group    *r;
 
 	(void)mask;
 	if (ev != PC_EV_EXIT) {
 		return;
 	}
 	group = group_of(h->group_by, p);
-	for (size_t i = 0; i < h->n_retired && r == NULL; i++) {
-		if (strcmp(h->retired[i].group, group) == 0) {
-			r = &h->retired[i];
-		}
+	if (pc_groups_find(&h->retired, group) == NULL && h->retired.n >= max_retired(h)) {
+		pc_gtot_add_counters(&h->other, &h->retired.oldest->t);
+		pc_groups_drop(&h->retired, h->retired.oldest);
+		h->n_folded++;
 	}
-	if (r == NULL) {
-		pc_retired *grown = realloc(h->retired, (h->n_retired + 1) * sizeof(*grown));
-		char       *copy  = malloc(strlen(group) + 1);
-		if (grown == NULL || copy == NULL) {
-			free(copy);
-			if (grown != NULL) {
-				h->retired = grown;
-			}
-			return; /* the total may dip: better than failing the update */
-		}
-		h->retired = grown;
-		r          = &h->retired[h->n_retired++];
-		memset(r, 0, sizeof(*r));
-		r->group = strcpy(copy, group);
+	if ((r = pc_groups_use(&h->retired, group)) == NULL) {
+		return; /* the total may dip: better than failing the update */
 	}
-	r->cpu_user_us += p->cpu_user_us;
-	r->cpu_system_us += p->cpu_system_us;
-	r->io_read_bytes += p->io_read_bytes;
-	r->io_write_bytes += p->io_write_bytes;
-	r->io_read_ops += p->io_read_ops;
-	r->io_write_ops += p->io_write_ops;
+	r->t.cpu_user_us += p->cpu_user_us;
+	r->t.cpu_system_us += p->cpu_system_us;
+	r->t.io_read_bytes += p->io_read_bytes;
+	r->t.io_write_bytes += p->io_write_bytes;
+	r->t.io_read_ops += p->io_read_ops;
+	r->t.io_write_ops += p->io_write_ops;
 }
 
 static size_t
@@ -239,10 +164,7 @@ find_host(pc_agg *g, const char *name)
 static void
 host_free(pc_agg_host *h)
 {
-	for (size_t j = 0; j < h->n_retired; j++) {
-		free(h->retired[j].group);
-	}
-	free(h->retired);
+	pc_groups_fini(&h->retired);
 	pc_replica_close(h->rep);
 	free(h);
 }
@@ -258,7 +180,8 @@ host_new(pc_agg *g, const char *name)
 		return NULL;
 	}
 	snprintf(h->name, sizeof(h->name), "%s", name);
-	h->group_by = g->opts.group_by;
+	h->group_by    = g->opts.group_by;
+	h->max_retired = g->opts.max_retired;
 	return h;
 }
 
@@ -421,13 +344,7 @@ pc_agg_poll(pc_agg *g, int timeout_ms, pc_buf *log)
 void
 pc_agg_stop(pc_agg *g)
 {
-	if (g->http != NULL) {
-		nng_http_server_stop(g->http);
-		nng_http_server_release(g->http);
-	}
-	if (g->http_url != NULL) {
-		nng_url_free(g->http_url);
-	}
+	pc_http_stop(g->http);
 	pc_rpc_server_stop(g->rpc);
 	nng_close(g->rep);
 	nng_close(g->sub);

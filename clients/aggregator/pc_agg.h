@@ -8,7 +8,6 @@
 #include <stdint.h>
 
 #include <nng/nng.h>
-#include <nng/supplemental/http/http.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "base/pc_buf.h"
@@ -18,6 +17,8 @@
 #include "net/pc_net.h"
 #include "service/pc_service.h"
 #include "net/pc_tls.h"
+#include "pc_agg_groups.h"
+#include "pc_agg_http.h"
 
 #define PC_AGG_DEFAULT_LISTEN  "tcp://127.0.0.1:7460"
 #define PC_AGG_DEFAULT_RPC     "tcp://127.0.0.1:7461"
@@ -30,27 +31,31 @@ typedef struct pc_agg_opts {
 	const char **agents; /* agents' PUB URLs to dial */
 	int          n_agents;
 	const char  *rpc;
-	const char  *metrics;    /* NULL: no HTTP server */
-	uint32_t     down_after; /* silent intervals before a host is down */
+	const char  *metrics;            /* NULL: no HTTP server */
+	nng_duration metrics_timeout_ms; /* 0: PC_HTTP_TIMEOUT_MS */
+	size_t       metrics_max_conns;  /* 0: PC_HTTP_MAX_CONNS */
+	uint32_t     down_after;         /* silent intervals before a host is down */
 	pc_group_by  group_by;
 	const char  *pid_include; /* glob of names with per-PID series; NULL: none */
 	size_t       recv_max;
-	size_t       max_hosts; /* 0: PC_AGG_MAX_HOSTS */
-	int          ipc_mode;  /* of ipc:// sockets */
-	pc_tls       tls;       /* of tls+tcp:// sockets, listening and dialing */
+	size_t       max_hosts;   /* 0: PC_AGG_MAX_HOSTS */
+	size_t       max_retired; /* retired groups a host keeps; 0: PC_AGG_MAX_RETIRED */
+	int          ipc_mode;    /* of ipc:// sockets */
+	pc_tls       tls;         /* of tls+tcp:// sockets, listening and dialing */
 } pc_agg_opts;
-
-/* Counters of exited processes, so group totals never go back. */
-typedef struct pc_retired {
-	char    *group;
-	uint64_t cpu_user_us, cpu_system_us;
-	uint64_t io_read_bytes, io_write_bytes, io_read_ops, io_write_ops;
-} pc_retired;
 
 /* The most hosts tracked by default (--max-hosts): each costs a table, so a
  * peer that makes up host names must not make the aggregator grow without
  * bound. */
 #define PC_AGG_MAX_HOSTS 10000
+
+/* The most groups of exited processes a host keeps counters of by default
+ * (--max-retired-groups). Past it the least recently retired group's
+ * counters fold into the group PC_AGG_OTHER_GROUP: names that never come
+ * back (--group-by exe with temporary build paths) must not grow the
+ * aggregator and its page without bound. */
+#define PC_AGG_MAX_RETIRED 1000
+#define PC_AGG_OTHER_GROUP "other"
 
 typedef struct pc_agg_host {
 	char        name[PC_HOST_MAX + 1]; /* the replica's is "" until it applies */
@@ -58,9 +63,11 @@ typedef struct pc_agg_host {
 	uint64_t    heard_us;
 	bool        up;
 	uint64_t    gaps;
-	pc_retired *retired;
-	size_t      n_retired;
+	pc_groups   retired;  /* counters of exited processes, by group */
+	pc_gtot     other;    /* those of groups folded out of retired */
+	uint64_t    n_folded; /* groups folded into other */
 	pc_group_by group_by;
+	size_t      max_retired;
 } pc_agg_host;
 
 typedef struct pc_agg_counts {
@@ -69,22 +76,21 @@ typedef struct pc_agg_counts {
 } pc_agg_counts;
 
 typedef struct pc_agg {
-	pc_agg_opts      opts;
-	nng_socket       sub;
-	nng_socket       rep;
-	nng_mtx         *lock; /* guards hosts, counts and the replicas */
-	pc_agg_host    **hosts;
-	size_t           n_hosts;
-	pc_agg_counts    counts;
-	bool             hosts_full; /* PC_AGG_MAX_HOSTS reached, and said so */
-	pc_service      *svc;
-	pc_rpc_server   *rpc;
-	nng_http_server *http;
-	nng_url         *http_url;
-	char             listen_bound[PC_URL_MAX]; /* the URLs as bound (port 0: the OS's) */
-	char             rpc_bound[PC_URL_MAX];
-	char             metrics_bound[PC_URL_MAX];
-	char             err[256];
+	pc_agg_opts    opts;
+	nng_socket     sub;
+	nng_socket     rep;
+	nng_mtx       *lock; /* guards hosts, counts and the replicas */
+	pc_agg_host  **hosts;
+	size_t         n_hosts;
+	pc_agg_counts  counts;
+	bool           hosts_full; /* PC_AGG_MAX_HOSTS reached, and said so */
+	pc_service    *svc;
+	pc_rpc_server *rpc;
+	pc_http       *http;
+	char           listen_bound[PC_URL_MAX]; /* the URLs as bound (port 0: the OS's) */
+	char           rpc_bound[PC_URL_MAX];
+	char           metrics_bound[PC_URL_MAX];
+	char           err[256];
 } pc_agg;
 
 int pc_agg_start(pc_agg *g, const pc_agg_opts *o);
@@ -94,7 +100,9 @@ int pc_agg_start(pc_agg *g, const pc_agg_opts *o);
 int  pc_agg_poll(pc_agg *g, int timeout_ms, pc_buf *log);
 void pc_agg_stop(pc_agg *g);
 
-/* The Prometheus text exposition of every host (lock held by the caller). */
+/* The Prometheus text exposition of every host. Takes g->lock only to
+ * copy the sums the page shows (a pass over the tables, no formatting),
+ * so that ingestion and queries do not wait for a page to be written. */
 void pc_agg_metrics(pc_agg *g, pc_buf *out);
 
 #endif

@@ -32,6 +32,13 @@ usage(FILE *out)
 	        "  --metrics URL      Prometheus page (default %s;\n"
 	        "                     'none' to disable; https:// takes the TLS options\n"
 	        "                     below, as the other listeners do)\n"
+	        "  --metrics-timeout MS\n"
+	        "                     close an HTTP connection whose request has not\n"
+	        "                     come within MS (default %d; a page then has %d s)\n"
+	        "  --metrics-max-conns N\n"
+	        "                     HTTP connections at most, lowered to a quarter of\n"
+	        "                     the fd limit (default %d); when full, a new one\n"
+	        "                     closes the one waiting longest for its request\n"
 	        "  --bound-file FILE  once listening, write there the URLs as bound: a\n"
 	        "                     'listen', 'rpc' and 'metrics' line each (port 0 in a\n"
 	        "                     URL lets the OS pick a free port; this tells which)\n"
@@ -40,6 +47,10 @@ usage(FILE *out)
 	        "  --recv-max BYTES   largest update taken from an agent (default 67108864)\n"
 	        "  --max-hosts N      hosts tracked at most; updates of more are dropped\n"
 	        "                     (default %d)\n"
+	        "  --max-retired-groups N\n"
+	        "                     groups of exited processes whose counters a host\n"
+	        "                     keeps; past it the least recently retired folds into\n"
+	        "                     the group '" PC_AGG_OTHER_GROUP "' (default %d)\n"
 	        "  --pid-metrics GLOB per-PID series for processes whose name matches\n"
 	        "                     (default none: series grow with every PID)\n"
 	        "  --ipc-mode MODE    permissions of ipc:// sockets, octal (default 600)\n"
@@ -50,7 +61,8 @@ usage(FILE *out)
 	        "Hosts are told apart by the host name in their stream. After a gap a host\n"
 	        "recovers at its next keyframe. It stops cleanly on SIGINT and SIGTERM.\n",
 	        PC_AGG_DEFAULT_LISTEN, PC_AGG_DEFAULT_RPC, PC_AGG_DEFAULT_METRICS,
-	        PC_AGG_MAX_HOSTS);
+	        PC_HTTP_TIMEOUT_MS, PC_HTTP_SEND_MS / 1000, PC_HTTP_MAX_CONNS, PC_AGG_MAX_HOSTS,
+	        PC_AGG_MAX_RETIRED);
 }
 
 /* Each line of a poll's log with the program's name in front, so that a
@@ -79,7 +91,10 @@ main(int argc, char **argv)
 		OPT_RECV_MAX,
 		OPT_IPC_MODE,
 		OPT_MAX_HOSTS,
-		OPT_BOUND_FILE
+		OPT_BOUND_FILE,
+		OPT_MAX_RETIRED,
+		OPT_HTTP_TIMEOUT,
+		OPT_HTTP_CONNS
 	};
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
@@ -93,6 +108,9 @@ main(int argc, char **argv)
 		{ "ipc-mode", required_argument, NULL, OPT_IPC_MODE },
 		{ "max-hosts", required_argument, NULL, OPT_MAX_HOSTS },
 		{ "bound-file", required_argument, NULL, OPT_BOUND_FILE },
+		{ "max-retired-groups", required_argument, NULL, OPT_MAX_RETIRED },
+		{ "metrics-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT },
+		{ "metrics-max-conns", required_argument, NULL, OPT_HTTP_CONNS },
 		PC_TLS_OPTIONS,
 		PC_TLS_LISTEN_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
@@ -183,6 +201,34 @@ main(int argc, char **argv)
 			o.max_hosts = (size_t)v;
 			break;
 		}
+		case OPT_MAX_RETIRED: {
+			uint64_t v;
+			if (pc_parse_u64(optarg, &v) != 0 || v == 0 || v > 1000000) {
+				fprintf(stderr,
+				        "pidcast-aggregator: invalid --max-retired-groups '%s'\n",
+				        optarg);
+				return 2;
+			}
+			o.max_retired = (size_t)v;
+			break;
+		}
+		case OPT_HTTP_TIMEOUT:
+		case OPT_HTTP_CONNS: {
+			uint64_t v;
+			if (pc_parse_u64(optarg, &v) != 0 || v == 0 || v > 3600000) {
+				fprintf(stderr, "pidcast-aggregator: invalid --%s '%s'\n",
+				        c == OPT_HTTP_TIMEOUT ? "metrics-timeout"
+				                              : "metrics-max-conns",
+				        optarg);
+				return 2;
+			}
+			if (c == OPT_HTTP_TIMEOUT) {
+				o.metrics_timeout_ms = (nng_duration)v;
+			} else {
+				o.metrics_max_conns = (size_t)v;
+			}
+			break;
+		}
 		case OPT_PIDS:
 			o.pid_include = optarg;
 			break;
@@ -205,6 +251,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	pc_catch_stop();
+	pc_one_arena(); /* pages and snapshots are large, on any NNG thread */
 	if ((rv = pc_agg_start(&g, &o)) != PC_OK) {
 		fprintf(stderr, "pidcast-aggregator: %s\n", g.err);
 		pc_agg_stop(&g);

@@ -6,20 +6,27 @@
 #include <string.h>
 
 #include "pc_agg.h"
+#include "base/pc_err.h"
 #include "base/pc_glob.h"
 
-/* One group's sums over its live processes. */
-typedef struct gsum {
-	const char *group;
-	uint64_t    procs, threads, handles, rss;
-	uint64_t    cpu_user_us, cpu_system_us;
-	uint64_t    io_read_bytes, io_write_bytes, io_read_ops, io_write_ops;
-} gsum;
+/* A per-PID series' values, copied. */
+typedef struct pidrow {
+	uint32_t pid;
+	char    *name;
+	uint64_t cpu_us, rss;
+} pidrow;
 
-typedef struct entry {
-	const char    *group;
-	const pc_proc *p;
-} entry;
+/* What the page shows of one host, copied under the lock and formatted
+ * after it: the lock is held for a pass over the table, not for a page. */
+typedef struct hostsnap {
+	char      *host;
+	bool       up;
+	uint64_t   procs, threads, time_ms, n_retired, n_folded;
+	pc_groups  groups; /* live and retired, summed */
+	pc_group **sorted;
+	pidrow    *pids;
+	size_t     n_pids;
+} hostsnap;
 
 /* A label value: backslash, quote and newline escaped. Nothing else needs
  * to be done: label values must be UTF-8, and host names and record
@@ -41,9 +48,9 @@ label(pc_buf *b, const char *s)
 }
 
 static int
-by_group(const void *a, const void *b)
+by_name(const void *a, const void *b)
 {
-	return strcmp(((const entry *)a)->group, ((const entry *)b)->group);
+	return strcmp((*(pc_group *const *)a)->name, (*(pc_group *const *)b)->name);
 }
 
 static const char *
@@ -52,32 +59,6 @@ group_of(pc_group_by by, const pc_proc *p)
 	const char *g = by == PC_GROUP_USER ? p->user : by == PC_GROUP_EXE ? p->exe : p->name;
 
 	return g != NULL ? g : "";
-}
-
-static void
-add_retired(const pc_agg_host *h, gsum *s)
-{
-	for (size_t i = 0; i < h->n_retired; i++) {
-		const pc_retired *r = &h->retired[i];
-		if (strcmp(r->group, s->group) == 0) {
-			s->cpu_user_us += r->cpu_user_us;
-			s->cpu_system_us += r->cpu_system_us;
-			s->io_read_bytes += r->io_read_bytes;
-			s->io_write_bytes += r->io_write_bytes;
-			s->io_read_ops += r->io_read_ops;
-			s->io_write_ops += r->io_write_ops;
-		}
-	}
-}
-
-/* Groups with no live process keep their counters: they must not vanish
- * and come back at a lower value. */
-static bool
-has_live(const entry *e, size_t n, const char *group)
-{
-	entry key = { group, NULL };
-
-	return bsearch(&key, e, n, sizeof(*e), by_group) != NULL;
 }
 
 typedef struct metric {
@@ -91,6 +72,10 @@ static const metric M[] = {
 	{ "pidcast_host_processes", "gauge", "processes on the host" },
 	{ "pidcast_host_threads", "gauge", "threads on the host" },
 	{ "pidcast_host_last_update_timestamp_seconds", "gauge", "tick time of the last update" },
+	{ "pidcast_host_retired_groups", "gauge",
+	  "groups of exited processes whose counters are kept (--max-retired-groups)" },
+	{ "pidcast_host_retired_groups_folded_total", "counter",
+	  "retired groups folded into the group \"" PC_AGG_OTHER_GROUP "\" past the limit" },
 	{ "pidcast_group_processes", "gauge", "processes in the group" },
 	{ "pidcast_group_threads", "gauge", "threads of the group's processes" },
 	{ "pidcast_group_handles", "gauge", "handles (Windows) or fds (Linux) of the group" },
@@ -112,6 +97,8 @@ enum {
 	HOST_PROCS,
 	HOST_THREADS,
 	HOST_LAST,
+	HOST_RETIRED,
+	HOST_FOLDED,
 	G_PROCS,
 	G_THREADS,
 	G_HANDLES,
@@ -152,7 +139,7 @@ series(pc_buf *b, int m, const char *host, const char *key, const char *val, con
 }
 
 static void
-sum_group(gsum *s, const pc_proc *p)
+sum_group(pc_gtot *s, const pc_proc *p)
 {
 	s->procs++;
 	s->threads += p->threads;
@@ -166,157 +153,234 @@ sum_group(gsum *s, const pc_proc *p)
 	s->io_write_ops += p->io_write_ops;
 }
 
-/* Every group of one host, live or retired, summed, in name order. */
-static gsum *
-groups(const pc_agg_host *h, size_t *n_out)
+/* Groups with no live process keep their counters: they must not vanish
+ * and come back at a lower value. */
+static int
+add_retired(pc_groups *to, const char *name, const pc_gtot *t)
 {
-	size_t         n = pc_replica_count(h->rep), cur = 0, k = 0, ng = 0;
-	entry         *e = malloc((n + 1) * sizeof(*e));
-	gsum          *g = calloc(n + h->n_retired + 1, sizeof(*g));
+	pc_group *g = pc_groups_use(to, name);
+
+	if (g == NULL) {
+		return PC_ENOMEM;
+	}
+	pc_gtot_add_counters(&g->t, t);
+	return PC_OK;
+}
+
+/* The per-PID series of the processes whose name pid_include matches. */
+static int
+copy_pids(const pc_agg *g, const pc_agg_host *h, hostsnap *hs)
+{
+	size_t         cur = 0, cap = 0;
 	const pc_proc *p;
 
-	if (e == NULL || g == NULL) {
-		free(e);
-		free(g);
-		return NULL;
+	while (g->opts.pid_include != NULL && (p = pc_replica_next(h->rep, &cur)) != NULL) {
+		if (p->name == NULL || !pc_glob(g->opts.pid_include, p->name)) {
+			continue;
+		}
+		if (hs->n_pids == cap) {
+			pidrow *grown =
+			        realloc(hs->pids, (cap = cap ? cap * 2 : 16) * sizeof(*grown));
+			if (grown == NULL) {
+				return PC_ENOMEM;
+			}
+			hs->pids = grown;
+		}
+		hs->pids[hs->n_pids] = (pidrow){ p->pid, pc_strdup(p->name),
+			                         p->cpu_user_us + p->cpu_system_us, p->rss_bytes };
+		if (hs->pids[hs->n_pids++].name == NULL) {
+			return PC_ENOMEM;
+		}
+	}
+	return PC_OK;
+}
+
+/* One host's sums: one pass over its table and its retired groups. */
+static int
+copy_host(const pc_agg *g, const pc_agg_host *h, hostsnap *hs)
+{
+	size_t         cur = 0;
+	const pc_proc *p;
+	pc_group      *grp;
+
+	hs->host      = pc_strdup(pc_replica_host(h->rep));
+	hs->up        = h->up;
+	hs->procs     = pc_replica_count(h->rep);
+	hs->time_ms   = pc_replica_time_ms(h->rep);
+	hs->n_retired = h->retired.n;
+	hs->n_folded  = h->n_folded;
+	if (hs->host == NULL) {
+		return PC_ENOMEM;
 	}
 	while ((p = pc_replica_next(h->rep, &cur)) != NULL) {
-		e[k++] = (entry){ group_of(h->group_by, p), p };
-	}
-	qsort(e, k, sizeof(*e), by_group);
-	for (size_t i = 0; i < k; i++) {
-		if (ng == 0 || strcmp(g[ng - 1].group, e[i].group) != 0) {
-			g[ng++].group = e[i].group;
+		hs->threads += p->threads;
+		if ((grp = pc_groups_use(&hs->groups, group_of(h->group_by, p))) == NULL) {
+			return PC_ENOMEM;
 		}
-		sum_group(&g[ng - 1], e[i].p);
+		sum_group(&grp->t, p);
 	}
-	for (size_t i = 0; i < h->n_retired; i++) {
-		if (!has_live(e, k, h->retired[i].group)) {
-			g[ng++].group = h->retired[i].group;
+	for (grp = h->retired.oldest; grp != NULL; grp = grp->newer) {
+		if (add_retired(&hs->groups, grp->name, &grp->t) != PC_OK) {
+			return PC_ENOMEM;
 		}
 	}
-	for (size_t i = 0; i < ng; i++) {
-		add_retired(h, &g[i]);
+	if (h->n_folded > 0 && add_retired(&hs->groups, PC_AGG_OTHER_GROUP, &h->other) != PC_OK) {
+		return PC_ENOMEM;
 	}
-	free(e);
-	*n_out = ng;
-	return g;
+	return copy_pids(g, h, hs);
+}
+
+/* Outside the lock: the groups in name order, for a stable page. */
+static int
+sort_groups(hostsnap *hs)
+{
+	size_t k = 0;
+
+	if ((hs->sorted = malloc((hs->groups.n + 1) * sizeof(*hs->sorted))) == NULL) {
+		return PC_ENOMEM;
+	}
+	for (pc_group *grp = hs->groups.oldest; grp != NULL; grp = grp->newer) {
+		hs->sorted[k++] = grp;
+	}
+	qsort(hs->sorted, k, sizeof(*hs->sorted), by_name);
+	return PC_OK;
+}
+
+static void
+host_series(pc_buf *b, int m, const hostsnap *hs)
+{
+	series(b, m, hs->host, NULL, NULL, NULL);
+	if (m == HOST_LAST) {
+		pc_buf_printf(b, "%.3f\n", (double)hs->time_ms / 1000.0);
+		return;
+	}
+	pc_buf_printf(b, "%" PRIu64 "\n",
+	              m == HOST_UP        ? (uint64_t)hs->up
+	              : m == HOST_PROCS   ? hs->procs
+	              : m == HOST_THREADS ? hs->threads
+	              : m == HOST_RETIRED ? hs->n_retired
+	                                  : hs->n_folded);
+}
+
+static void
+pid_series(pc_buf *b, int m, const hostsnap *hs)
+{
+	for (size_t i = 0; i < hs->n_pids; i++) {
+		const pidrow *r = &hs->pids[i];
+		pc_buf_printf(b, "%s{host=", M[m].name);
+		label(b, hs->host);
+		pc_buf_printf(b, ",pid=\"%u\",name=", r->pid);
+		label(b, r->name);
+		if (m == P_CPU) {
+			pc_buf_printf(b, "} %.6f\n", (double)r->cpu_us / 1e6);
+		} else {
+			pc_buf_printf(b, "} %" PRIu64 "\n", r->rss);
+		}
+	}
+}
+
+static void
+group_series(pc_buf *b, int m, const char *host, const char *group, const pc_gtot *s)
+{
+	switch (m) {
+	case G_PROCS:
+	case G_THREADS:
+	case G_HANDLES:
+	case G_RSS:
+		series(b, m, host, "group", group, NULL);
+		pc_buf_printf(b, "%" PRIu64 "\n",
+		              m == G_PROCS     ? s->procs
+		              : m == G_THREADS ? s->threads
+		              : m == G_HANDLES ? s->handles
+		                               : s->rss);
+		break;
+	case G_CPU:
+		series(b, m, host, "group", group, "mode=\"user\"");
+		pc_buf_printf(b, "%.6f\n", (double)s->cpu_user_us / 1e6);
+		series(b, m, host, "group", group, "mode=\"system\"");
+		pc_buf_printf(b, "%.6f\n", (double)s->cpu_system_us / 1e6);
+		break;
+	default: /* G_IO_BYTES, G_IO_OPS */
+		series(b, m, host, "group", group, "direction=\"read\"");
+		pc_buf_printf(b, "%" PRIu64 "\n",
+		              m == G_IO_BYTES ? s->io_read_bytes : s->io_read_ops);
+		series(b, m, host, "group", group, "direction=\"write\"");
+		pc_buf_printf(b, "%" PRIu64 "\n",
+		              m == G_IO_BYTES ? s->io_write_bytes : s->io_write_ops);
+		break;
+	}
+}
+
+static void
+format(pc_buf *b, const hostsnap *hs, size_t n, const pc_agg_counts *c)
+{
+	for (int m = 0; m < N_METRICS; m++) {
+		head(b, m);
+		if (m >= A_UPDATES) {
+			uint64_t v = m == A_UPDATES ? c->updates
+			             : m == A_GAPS  ? c->gaps
+			             : m == A_BAD   ? c->bad
+			                            : c->hosts_refused;
+			pc_buf_printf(b, "%s %" PRIu64 "\n", M[m].name, v);
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (m <= HOST_FOLDED) {
+				host_series(b, m, &hs[i]);
+			} else if (m == P_CPU || m == P_RSS) {
+				pid_series(b, m, &hs[i]);
+			} else {
+				for (size_t k = 0; k < hs[i].groups.n; k++) {
+					group_series(b, m, hs[i].host, hs[i].sorted[k]->name,
+					             &hs[i].sorted[k]->t);
+				}
+			}
+		}
+	}
+}
+
+static void
+free_snaps(hostsnap *hs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < hs[i].n_pids; k++) {
+			free(hs[i].pids[k].name);
+		}
+		free(hs[i].pids);
+		free(hs[i].sorted);
+		free(hs[i].host);
+		pc_groups_fini(&hs[i].groups);
+	}
+	free(hs);
 }
 
 void
 pc_agg_metrics(pc_agg *g, pc_buf *b)
 {
-	gsum  **gs = calloc(g->n_hosts + 1, sizeof(*gs));
-	size_t *ng = calloc(g->n_hosts + 1, sizeof(*ng));
+	hostsnap     *hs;
+	pc_agg_counts counts;
+	size_t        n;
+	int           rv = PC_OK;
 
-	if (gs == NULL || ng == NULL) {
-		b->err = 1;
-		free(gs);
-		free(ng);
-		return;
+	nng_mtx_lock(g->lock);
+	n      = g->n_hosts;
+	counts = g->counts;
+	if ((hs = calloc(n + 1, sizeof(*hs))) == NULL) {
+		rv = PC_ENOMEM;
 	}
-	for (size_t i = 0; i < g->n_hosts; i++) {
-		gs[i] = groups(g->hosts[i], &ng[i]);
+	for (size_t i = 0; rv == PC_OK && i < n; i++) {
+		rv = copy_host(g, g->hosts[i], &hs[i]);
 	}
-	for (int m = 0; m < N_METRICS; m++) {
-		head(b, m);
-		if (m >= A_UPDATES) {
-			uint64_t v = m == A_UPDATES ? g->counts.updates
-			             : m == A_GAPS  ? g->counts.gaps
-			             : m == A_BAD   ? g->counts.bad
-			                            : g->counts.hosts_refused;
-			pc_buf_printf(b, "%s %" PRIu64 "\n", M[m].name, v);
-			continue;
-		}
-		for (size_t i = 0; i < g->n_hosts; i++) {
-			const pc_agg_host *h    = g->hosts[i];
-			const char        *host = pc_replica_host(h->rep);
-			if (m <= HOST_LAST) {
-				uint64_t       threads = 0;
-				size_t         cur     = 0;
-				const pc_proc *p;
-				while (m == HOST_THREADS &&
-				       (p = pc_replica_next(h->rep, &cur)) != NULL) {
-					threads += p->threads;
-				}
-				series(b, m, host, NULL, NULL, NULL);
-				if (m == HOST_LAST) {
-					pc_buf_printf(b, "%.3f\n",
-					              (double)pc_replica_time_ms(h->rep) / 1000.0);
-				} else {
-					pc_buf_printf(b, "%" PRIu64 "\n",
-					              m == HOST_UP ? (uint64_t)h->up
-					              : m == HOST_PROCS
-					                      ? (uint64_t)pc_replica_count(h->rep)
-					                      : threads);
-				}
-				continue;
-			}
-			if (m == P_CPU || m == P_RSS) {
-				size_t         cur = 0;
-				const pc_proc *p;
-				char           pid[16];
-				while (g->opts.pid_include != NULL &&
-				       (p = pc_replica_next(h->rep, &cur)) != NULL) {
-					if (p->name == NULL ||
-					    !pc_glob(g->opts.pid_include, p->name)) {
-						continue;
-					}
-					snprintf(pid, sizeof(pid), "%u", p->pid);
-					pc_buf_printf(b, "%s{host=", M[m].name);
-					label(b, host);
-					pc_buf_printf(b, ",pid=\"%s\",name=", pid);
-					label(b, p->name);
-					if (m == P_CPU) {
-						pc_buf_printf(b, "} %.6f\n",
-						              (double)(p->cpu_user_us +
-						                       p->cpu_system_us) /
-						                      1e6);
-					} else {
-						pc_buf_printf(b, "} %" PRIu64 "\n", p->rss_bytes);
-					}
-				}
-				continue;
-			}
-			for (size_t k = 0; gs[i] != NULL && k < ng[i]; k++) {
-				const gsum *s = &gs[i][k];
-				switch (m) {
-				case G_PROCS:
-				case G_THREADS:
-				case G_HANDLES:
-				case G_RSS:
-					series(b, m, host, "group", s->group, NULL);
-					pc_buf_printf(b, "%" PRIu64 "\n",
-					              m == G_PROCS     ? s->procs
-					              : m == G_THREADS ? s->threads
-					              : m == G_HANDLES ? s->handles
-					                               : s->rss);
-					break;
-				case G_CPU:
-					series(b, m, host, "group", s->group, "mode=\"user\"");
-					pc_buf_printf(b, "%.6f\n", (double)s->cpu_user_us / 1e6);
-					series(b, m, host, "group", s->group, "mode=\"system\"");
-					pc_buf_printf(b, "%.6f\n", (double)s->cpu_system_us / 1e6);
-					break;
-				case G_IO_BYTES:
-				case G_IO_OPS:
-					series(b, m, host, "group", s->group, "direction=\"read\"");
-					pc_buf_printf(b, "%" PRIu64 "\n",
-					              m == G_IO_BYTES ? s->io_read_bytes
-					                              : s->io_read_ops);
-					series(b, m, host, "group", s->group,
-					       "direction=\"write\"");
-					pc_buf_printf(b, "%" PRIu64 "\n",
-					              m == G_IO_BYTES ? s->io_write_bytes
-					                              : s->io_write_ops);
-					break;
-				}
-			}
-		}
+	nng_mtx_unlock(g->lock);
+	for (size_t i = 0; rv == PC_OK && i < n; i++) {
+		rv = sort_groups(&hs[i]);
 	}
-	for (size_t i = 0; i < g->n_hosts; i++) {
-		free(gs[i]);
+	if (rv == PC_OK) {
+		format(b, hs, n, &counts);
+	} else {
+		b->err = rv;
 	}
-	free(gs);
-	free(ng);
+	if (hs != NULL) {
+		free_snaps(hs, n);
+	}
 }

@@ -1,9 +1,14 @@
 /* pc_platform_posix.c: clocks, host name and stop requests for Linux. */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* mallopt */
+#endif
 
 #include "base/pc_err.h"
 #include "platform/pc_platform.h"
@@ -40,6 +45,30 @@ pc_hostname(char *buf, size_t cap)
 	}
 	buf[cap - 1] = '\0';
 	return PC_OK;
+}
+
+size_t
+pc_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		return 0;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur == RLIM_INFINITY ? 0 : (size_t)rl.rlim_cur;
+}
+
+void
+pc_one_arena(void)
+{
+#ifdef __GLIBC__
+	(void)mallopt(M_ARENA_MAX, 1);
+#endif
 }
 
 static volatile sig_atomic_t stop_flag;

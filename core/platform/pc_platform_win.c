@@ -34,6 +34,19 @@ pc_clock_mono_us(void)
 	       (uint64_t)(c.QuadPart % f.QuadPart) * 1000000u / (uint64_t)f.QuadPart;
 }
 
+/* The Windows heap has no per-thread arenas to bound. */
+void
+pc_one_arena(void)
+{
+}
+
+/* Sockets and handles have no per-process limit that matters here. */
+size_t
+pc_fd_limit(void)
+{
+	return 0;
+}
+
 int
 pc_hostname(char *buf, size_t cap)
 {

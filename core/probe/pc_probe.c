@@ -80,6 +80,12 @@ pc_probe_set_scrub(pc_probe *p, const pc_scrub *s)
 }
 
 void
+pc_probe_set_cmdline_max(pc_probe *p, size_t max)
+{
+	p->cmdline_max = max;
+}
+
+void
 pc_probe_close(pc_probe *p)
 {
 	if (p != NULL) {

@@ -48,12 +48,17 @@ typedef struct pc_probe_ops {
 
 struct pc_probe {
 	const pc_probe_ops *ops;
-	pc_scrub            scrub; /* applied to command lines as they are read */
+	pc_scrub            scrub;       /* applied to command lines as they are read */
+	size_t              cmdline_max; /* then cut to this; 0: PC_CMDLINE_MAX */
 };
 
 /* Sets how command lines are scrubbed (on, with the built-in words, by
  * default); s->extra is borrowed. Call before the first snapshot. */
 void pc_probe_set_scrub(pc_probe *p, const pc_scrub *s);
+
+/* Sets the longest command line a record holds (0: PC_CMDLINE_MAX); one
+ * cut there, after scrubbing, marks the record partial. */
+void pc_probe_set_cmdline_max(pc_probe *p, size_t max);
 
 /* The Linux probe reads what only /proc/PID/status has (the uid, the peak
  * RSS and swap) when a process is new and then once in this many ticks;

@@ -160,9 +160,9 @@ bent_new(bpfp *p, const struct pc_bpf_task *r, uint64_t create_time_ms)
 	e->pid            = r->tgid;
 	e->create_time_ms = create_time_ms;
 	e->kernel         = (r->flags & PF_KTHREAD) != 0;
-	e->cmdline =
-	        pc_procfs_cmdline(p->proc_fd, r->tgid, &p->base.scrub, p->text, sizeof(p->text));
-	e->exe = pc_procfs_exe(p->proc_fd, r->tgid, p->text, sizeof(p->text), &err);
+	e->cmdline = pc_procfs_cmdline(p->proc_fd, r->tgid, &p->base.scrub, p->base.cmdline_max,
+	                               &e->static_partial);
+	e->exe     = pc_procfs_exe(p->proc_fd, r->tgid, p->text, sizeof(p->text), &err);
 	if ((e->exe == NULL && !((r->flags & PF_KTHREAD) && err == ENOENT)) || e->cmdline == NULL) {
 		/* Gone already, or refused: listed with what the kernel gave. */
 		e->static_partial = true;

@@ -140,7 +140,7 @@ nent_new(ntqsi *t, const spi *s, uint32_t pid, uint64_t ct)
 		return e;
 	}
 	e->static_partial =
-	        !pc_win_statics(&t->users, &t->base.scrub, h, pid, &e->exe, &e->cmdline, &e->user);
+	        !pc_win_statics(&t->users, &t->base, h, pid, &e->exe, &e->cmdline, &e->user);
 	CloseHandle(h);
 	return e;
 }

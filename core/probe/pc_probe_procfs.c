@@ -318,7 +318,8 @@ pent_new(procfs *p, uint32_t pid, stat_fields *sf, int *err)
 	e->kernel         = (sf->flags & PF_KTHREAD) != 0;
 
 	(void)read_status(p, e);
-	e->cmdline = pc_procfs_cmdline(p->proc_fd, pid, &p->base.scrub, p->buf, sizeof(p->buf));
+	e->cmdline = pc_procfs_cmdline(p->proc_fd, pid, &p->base.scrub, p->base.cmdline_max,
+	                               &e->static_partial);
 	e->exe     = pc_procfs_exe(p->proc_fd, pid, p->buf, sizeof(p->buf), &err_exe);
 	if (e->exe == NULL && !(e->kernel && err_exe == ENOENT)) {
 		/* A kernel thread has no exe; anything else is a refusal. */

@@ -92,8 +92,8 @@ went_new(toolhelp *t, const PROCESSENTRY32W *pe)
 		return e;
 	}
 	e->create_time_ms = ft_unix_ms(&c);
-	e->static_partial = !pc_win_statics(&t->users, &t->base.scrub, e->h, e->pid, &e->exe,
-	                                    &e->cmdline, &e->user);
+	e->static_partial =
+	        !pc_win_statics(&t->users, &t->base, e->h, e->pid, &e->exe, &e->cmdline, &e->user);
 	return e;
 }
 

@@ -54,31 +54,50 @@ scrub_utf8(const char *raw, const pc_scrub *s)
 }
 
 char *
-pc_procfs_cmdline(int proc_fd, uint32_t pid, const pc_scrub *s, char *buf, size_t cap)
+pc_procfs_cmdline(int proc_fd, uint32_t pid, const pc_scrub *s, size_t max, bool *cut)
 {
-	char    path[32];
-	ssize_t n;
+	size_t  cap = (max ? max : PC_CMDLINE_MAX) + PC_CMDLINE_LOOKAHEAD;
+	char    path[32], *buf, *out;
+	ssize_t n, got = 0;
 	int     fd;
 
 	snprintf(path, sizeof(path), "%u/cmdline", pid);
 	if ((fd = openat(proc_fd, path, O_RDONLY | O_CLOEXEC)) < 0) {
 		return NULL;
 	}
-	n = read(fd, buf, cap - 1);
-	close(fd);
-	if (n < 0) {
+	if ((buf = malloc(cap + 2)) == NULL) {
+		close(fd);
 		return NULL;
 	}
-	while (n > 0 && buf[n - 1] == '\0') {
-		n--;
+	/* The kernel hands out the arguments a page at a time; one byte more
+	 * than cap tells that there is more. */
+	while ((size_t)got <= cap && (n = read(fd, buf + got, cap + 1 - (size_t)got)) > 0) {
+		got += n;
 	}
-	for (ssize_t i = 0; i < n; i++) {
+	close(fd);
+	if ((size_t)got > cap) {
+		ssize_t end = got - 1;
+		*cut        = true;
+		while (end > 0 && buf[end - 1] != '\0') {
+			end--;
+		}
+		got = end > 0 ? end : got - 1; /* one argument alone: its start */
+	}
+	while (got > 0 && buf[got - 1] == '\0') {
+		got--;
+	}
+	for (ssize_t i = 0; i < got; i++) {
 		if (buf[i] == '\0') {
 			buf[i] = ' ';
 		}
 	}
-	buf[n] = '\0';
-	return scrub_utf8(buf, s);
+	buf[got] = '\0';
+	/* Scrubbed, made valid UTF-8, and only then cut, on a character. */
+	if ((out = scrub_utf8(buf, s)) != NULL && pc_cmdline_cut(out, max)) {
+		*cut = true;
+	}
+	free(buf);
+	return out;
 }
 
 char *

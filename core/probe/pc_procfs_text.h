@@ -6,6 +6,7 @@
 #ifndef PC_PROCFS_TEXT_H
 #define PC_PROCFS_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,10 +19,14 @@ uint64_t pc_procfs_boot_ms(void);
 /* A start time in clock ticks since boot (stat's starttime) as Unix ms. */
 uint64_t pc_procfs_start_ms(uint64_t boot_ms, uint64_t starttime_ticks, long hz);
 
-/* /proc/PID/cmdline, its arguments joined with spaces as ps does, and
- * scrubbed; malloc'd, NULL when it cannot be read. buf (cap bytes) is
- * scratch. proc_fd is an open /proc. */
-char *pc_procfs_cmdline(int proc_fd, uint32_t pid, const pc_scrub *s, char *buf, size_t cap);
+/* /proc/PID/cmdline, its arguments joined with spaces as ps does,
+ * scrubbed, and then cut to max bytes (0: PC_CMDLINE_MAX); malloc'd, NULL
+ * when it cannot be read. It is read up to max and PC_CMDLINE_LOOKAHEAD
+ * more; if even that is not all of it, the last argument read, incomplete,
+ * is left out, so that what is scrubbed is whole arguments. *cut is set
+ * when anything was left out (left alone otherwise). proc_fd is an open
+ * /proc. */
+char *pc_procfs_cmdline(int proc_fd, uint32_t pid, const pc_scrub *s, size_t max, bool *cut);
 
 /* /proc/PID/exe's target, malloc'd; NULL with *err = errno when it cannot
  * be read (ENOENT for a kernel thread, which has none). */

@@ -116,3 +116,33 @@ pc_scrub_cmdline(const char *cmd, const pc_scrub *s)
 	}
 	return out.data; /* the buffer is the string */
 }
+
+bool
+pc_cmdline_cut(char *s, size_t max)
+{
+	size_t n;
+
+	if (max == 0) {
+		max = PC_CMDLINE_MAX;
+	}
+	if ((n = strlen(s)) <= max) {
+		return false;
+	}
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) {
+		n--; /* s[n], a continuation byte, is not where a character starts */
+	}
+	s[n] = '\0';
+	return true;
+}
+
+char *
+pc_scrub_cut(const char *cmd, const pc_scrub *s, size_t max, bool *cut)
+{
+	char *out = pc_scrub_cmdline(cmd, s);
+
+	if (out != NULL && pc_cmdline_cut(out, max)) {
+		*cut = true;
+	}
+	return out;
+}

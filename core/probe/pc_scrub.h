@@ -25,4 +25,21 @@ typedef struct pc_scrub {
  * NULL the built-in words apply. */
 char *pc_scrub_cmdline(const char *cmd, const pc_scrub *s);
 
+/* The longest command line a record holds by default (the agent's
+ * --cmdline-max), and the most it may be set to. */
+#define PC_CMDLINE_MAX       8192
+#define PC_CMDLINE_MAX_LIMIT (1u << 20)
+/* What a probe reads past the limit, so that the argument the limit cuts
+ * is scrubbed whole, not as the piece that fits. */
+#define PC_CMDLINE_LOOKAHEAD 4096
+
+/* Cuts s (valid UTF-8) in place to at most max bytes (0: PC_CMDLINE_MAX)
+ * on a character boundary; true when it cut. */
+bool pc_cmdline_cut(char *s, size_t max);
+
+/* cmd scrubbed first and then cut (pc_cmdline_cut): a cut can never split
+ * a secret past the scrubber. *cut is set when it was cut (left alone
+ * otherwise). NULL when out of memory. */
+char *pc_scrub_cut(const char *cmd, const pc_scrub *s, size_t max, bool *cut);
+
 #endif

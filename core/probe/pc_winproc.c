@@ -140,17 +140,17 @@ token_user(pc_win_users *t, HANDLE h)
 	return out;
 }
 
-/* The command line: NtQueryInformationProcess class 60 where the OS has it
- * (it needs only the limited right); else the PEB's process parameters,
- * read with a second, short-lived handle with PROCESS_VM_READ (Wine 8
- * answers class 60 with STATUS_INVALID_INFO_CLASS). */
+/* The longest command line Windows has: 32,767 UTF-16 units. */
+#define CMDLINE_BYTES (32768 * sizeof(WCHAR))
+
+/* The command line into raw (cap bytes): NtQueryInformationProcess class 60
+ * where the OS has it (it needs only the limited right); else the PEB's
+ * process parameters, read with a second, short-lived handle with
+ * PROCESS_VM_READ (Wine 8 answers class 60 with STATUS_INVALID_INFO_CLASS). */
 static char *
-command_line(HANDLE h, DWORD pid)
+command_line_in(HANDLE h, DWORD pid, BYTE *raw, size_t cap)
 {
-	union {
-		UNICODE_STRING us;
-		BYTE           raw[8192];
-	} cl;
+	UNICODE_STRING             *us = (UNICODE_STRING *)raw;
 	ULONG                       n;
 	PROCESS_BASIC_INFORMATION   pbi;
 	PEB                         peb;
@@ -158,9 +158,9 @@ command_line(HANDLE h, DWORD pid)
 	HANDLE                      vm;
 	char                       *out = NULL;
 
-	if (NtQueryInformationProcess(h, (PROCESSINFOCLASS)PROCESS_COMMAND_LINE_INFORMATION, &cl,
-	                              sizeof(cl), &n) >= 0) {
-		return pc_win_utf8(cl.us.Buffer, cl.us.Length / sizeof(WCHAR));
+	if (NtQueryInformationProcess(h, (PROCESSINFOCLASS)PROCESS_COMMAND_LINE_INFORMATION, raw,
+	                              (ULONG)cap, &n) >= 0) {
+		return pc_win_utf8(us->Buffer, us->Length / sizeof(WCHAR));
 	}
 	/* Never ask a protected process for more than the limited right. */
 	if (is_protected(h)) {
@@ -174,8 +174,8 @@ command_line(HANDLE h, DWORD pid)
 	    pbi.PebBaseAddress != NULL &&
 	    ReadProcessMemory(vm, pbi.PebBaseAddress, &peb, sizeof(peb), NULL) &&
 	    ReadProcessMemory(vm, peb.ProcessParameters, &params, sizeof(params), NULL) &&
-	    params.CommandLine.Length <= sizeof(cl.raw) - sizeof(WCHAR)) {
-		WCHAR *buf = (WCHAR *)cl.raw;
+	    params.CommandLine.Length <= cap - sizeof(WCHAR)) {
+		WCHAR *buf = (WCHAR *)raw;
 		if (params.CommandLine.Length == 0) {
 			out = pc_strdup("");
 		} else if (ReadProcessMemory(vm, params.CommandLine.Buffer, buf,
@@ -184,6 +184,25 @@ command_line(HANDLE h, DWORD pid)
 		}
 	}
 	CloseHandle(vm);
+	return out;
+}
+
+/* Read whole (it is at most CMDLINE_BYTES), so that it is scrubbed whole
+ * before it is cut to the probe's limit. */
+static char *
+command_line(HANDLE h, DWORD pid)
+{
+	union cl {
+		UNICODE_STRING us;
+		BYTE           raw[sizeof(UNICODE_STRING) + CMDLINE_BYTES];
+	} *cl = malloc(sizeof(*cl));
+	char *out;
+
+	if (cl == NULL) {
+		return NULL;
+	}
+	out = command_line_in(h, pid, cl->raw, sizeof(cl->raw));
+	free(cl);
 	return out;
 }
 
@@ -200,14 +219,15 @@ pc_win_users_fini(pc_win_users *u)
 }
 
 bool
-pc_win_statics(pc_win_users *u, const pc_scrub *s, HANDLE h, DWORD pid, char **exe, char **cmdline,
+pc_win_statics(pc_win_users *u, const pc_probe *p, HANDLE h, DWORD pid, char **exe, char **cmdline,
                const char **user)
 {
 	char *raw = command_line(h, pid);
+	bool  cut = false;
 
 	*exe     = image_path(h);
-	*cmdline = raw != NULL ? pc_scrub_cmdline(raw, s) : NULL;
+	*cmdline = raw != NULL ? pc_scrub_cut(raw, &p->scrub, p->cmdline_max, &cut) : NULL;
 	*user    = token_user(u, h);
 	free(raw);
-	return *exe != NULL && *cmdline != NULL && *user != NULL;
+	return *exe != NULL && *cmdline != NULL && *user != NULL && !cut;
 }

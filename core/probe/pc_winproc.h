@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "probe/pc_probe.h"
 #include "probe/pc_scrub.h"
 
 /* FILETIME units (100 ns since 1601) to Unix milliseconds; 0 if earlier. */
@@ -29,10 +30,10 @@ typedef struct pc_win_users {
 void pc_win_users_fini(pc_win_users *u);
 
 /* Reads through h (opened with PROCESS_QUERY_LIMITED_INFORMATION) the image
- * path, the command line (scrubbed with s) and the user; what it cannot
- * read stays NULL. Returns true when all three were read. *user is owned
- * by u. */
-bool pc_win_statics(pc_win_users *u, const pc_scrub *s, HANDLE h, DWORD pid, char **exe,
+ * path, the command line (scrubbed with p's words, then cut to its
+ * cmdline_max) and the user; what it cannot read stays NULL. Returns true
+ * when all three were read, the command line whole. *user is owned by u. */
+bool pc_win_statics(pc_win_users *u, const pc_probe *p, HANDLE h, DWORD pid, char **exe,
                     char **cmdline, const char **user);
 
 #endif

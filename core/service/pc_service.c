@@ -16,7 +16,6 @@
 #define LIST_MAX     10000
 #define TOP_DEFAULT  10
 #define TOP_MAX      1000
-#define PIDS_MAX     10000
 
 struct pc_service {
 	Pidcast__Agent_Service base; /* first: the ProtobufCService is the service */
@@ -24,7 +23,9 @@ struct pc_service {
 	pc_service_hooks       hooks;
 	pc_replica           **reps;
 	size_t                 n_reps;
-	pc_snapshot            stats;
+	/* One StatsForPids at a time: they take turns at the probe anyway,
+	 * and so their memory is one call's, however many clients ask. */
+	nng_mtx *stats_lock;
 };
 
 #define SVC(b) ((pc_service *)(b))
@@ -231,31 +232,39 @@ stats_for_pids(Pidcast__Agent_Service *b, const Pidcast__StatsForPidsRequest *in
 	pc_service                *s     = SVC(b);
 	Pidcast__StatsForPidsReply reply = PIDCAST__STATS_FOR_PIDS_REPLY__INIT;
 	Pidcast__Process         **ptrs;
+	pc_snapshot                stats = { 0 };
 	int                        rv;
 
 	if (s->hooks.stats_for_pids == NULL) {
 		pc_rpc_fail(cd, UNIMPL, "StatsForPids is answered by agents only");
 		return;
 	}
-	if (in->n_pids == 0 || in->n_pids > PIDS_MAX) {
-		pc_rpc_fail(cd, BAD, "StatsForPids takes 1 to %d pids, not %zu", PIDS_MAX,
-		            in->n_pids);
+	if (in->n_pids == 0) {
+		pc_rpc_fail(cd, BAD, "StatsForPids needs a pid");
 		return;
 	}
-	nng_mtx_lock(s->lock);
-	rv = s->hooks.stats_for_pids(s->hooks.arg, in->pids, in->n_pids, &s->stats);
+	if (in->n_pids > PC_STATS_PIDS_MAX) {
+		pc_rpc_fail(cd, EXHAUSTED, "StatsForPids takes at most %d pids, not %zu",
+		            PC_STATS_PIDS_MAX, in->n_pids);
+		return;
+	}
+	/* Not the replicas' lock: the records are the call's own and carry
+	 * no strings. */
+	nng_mtx_lock(s->stats_lock);
+	rv = s->hooks.stats_for_pids(s->hooks.arg, in->pids, in->n_pids, &stats);
 	if (rv != PC_OK) {
 		pc_rpc_fail(cd, PIDCAST__STATUS_CODE__INTERNAL, "probe: %s", pc_strerror(rv));
-	} else if ((ptrs = proc_array(s->stats.n, cd)) != NULL) {
-		for (size_t i = 0; i < s->stats.n; i++) {
-			pc_codec_proc_to_msg(&s->stats.procs[i], PC_MASK_STATS, ptrs[i]);
+	} else if ((ptrs = proc_array(stats.n, cd)) != NULL) {
+		for (size_t i = 0; i < stats.n; i++) {
+			pc_codec_proc_to_msg(&stats.procs[i], PC_MASK_STATS, ptrs[i]);
 		}
 		reply.processes   = ptrs;
-		reply.n_processes = s->stats.n;
+		reply.n_processes = stats.n;
 		closure(&reply, cd);
 		free(ptrs);
 	}
-	nng_mtx_unlock(s->lock);
+	pc_snapshot_fini(&stats);
+	nng_mtx_unlock(s->stats_lock);
 }
 
 static const pc_proc *
@@ -421,6 +430,10 @@ pc_service_open(pc_service **out, nng_mtx *lock, const pc_service_hooks *hooks)
 	if (hooks != NULL) {
 		s->hooks = *hooks;
 	}
+	if (nng_mtx_alloc(&s->stats_lock) != 0) {
+		free(s);
+		return PC_ENOMEM;
+	}
 	*out = s;
 	return PC_OK;
 }
@@ -429,7 +442,7 @@ void
 pc_service_close(pc_service *s)
 {
 	if (s != NULL) {
-		pc_snapshot_fini(&s->stats);
+		nng_mtx_free(s->stats_lock);
 		free(s->reps);
 		free(s);
 	}

@@ -1,6 +1,7 @@
 /* pc_service.h: the Agent service of pidcast.proto, answered from one or
  * more replicas (one for an agent, one a host for the aggregator). Every
- * method takes the caller's lock, the one that guards the replicas. */
+ * method but StatsForPids takes the caller's lock, the one that guards the
+ * replicas. */
 #ifndef PC_SERVICE_H
 #define PC_SERVICE_H
 
@@ -15,10 +16,16 @@
 #include "probe/pc_probe.h"
 #include "stream/pc_replica.h"
 
+/* The most pids one StatsForPids may ask for; more is RESOURCE_EXHAUSTED. */
+#define PC_STATS_PIDS_MAX 10000
+
 /* What only an agent can do; NULL members answer UNIMPLEMENTED. Called
- * with the lock held. */
+ * with the lock held, but for stats_for_pids. */
 typedef struct pc_service_hooks {
 	void *arg;
+	/* Appends to out (empty, owned by the caller) the counters of the
+	 * pids that exist, their strings NULL. Called without the lock: it
+	 * reads the OS, which the tick that takes the lock must not wait for. */
 	int (*stats_for_pids)(void *arg, const uint32_t *pids, size_t n, pc_snapshot *out);
 	void (*request_keyframe)(void *arg);
 	/* A host's liveness and its count of dropped updates (the

@@ -32,12 +32,13 @@ pc_child_start(const char *const *argv)
 	SECURITY_ATTRIBUTES sa = { sizeof(sa), NULL, TRUE };
 	STARTUPINFOA        si;
 	HANDLE              in_r, in_w, out_r, out_w;
-	char                cmd[4096] = "";
-	pc_child           *c         = calloc(1, sizeof(*c));
+	static char         cmd[32768]; /* CreateProcess's limit; tests start one at a time */
+	pc_child           *c = calloc(1, sizeof(*c));
 
 	if (c == NULL) {
 		return NULL;
 	}
+	cmd[0] = '\0';
 	for (int i = 0; argv[i] != NULL; i++) {
 		strncat(cmd, i ? " \"" : "\"", sizeof(cmd) - strlen(cmd) - 1);
 		strncat(cmd, argv[i], sizeof(cmd) - strlen(cmd) - 1);

@@ -48,6 +48,26 @@ request(const char *dir, const char *method, const ProtobufCMessage *in)
 	request_as(dir, method, method, in);
 }
 
+/* Request heads as scrapers and hostile clients send them. */
+static void
+http_seeds(const char *dir)
+{
+	static const char *const heads[] = {
+		"GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n",
+		"GET /metrics?x=1 HTTP/1.0\r\n\r\n",
+		"POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+		"GET /other HTTP/1.1\r\n\r\n",
+		"GET /metrics\r\n\r\n",
+		"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+	};
+	char name[16];
+
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		snprintf(name, sizeof(name), "head%zu", i);
+		put(dir, name, heads[i], strlen(heads[i]));
+	}
+}
+
 static const pc_proc *
 next(const void *table, size_t *cursor)
 {
@@ -66,7 +86,7 @@ main(int argc, char **argv)
 	pc_update_hdr h = { "seedhost", 42, 1, 1700000000000ULL, 1000 };
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: fuzz_seeds UPDATE-DIR RPC-DIR\n");
+		fprintf(stderr, "usage: fuzz_seeds UPDATE-DIR RPC-DIR [HTTP-DIR]\n");
 		return 2;
 	}
 	memset(p, 0, sizeof(p));
@@ -190,5 +210,8 @@ main(int argc, char **argv)
 	          "\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b"
 	          "\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b\xe8\xbf\x9b";
 	request_as(argv[2], "long-host", "GetProcess", &gp.base);
+	if (argc > 3) {
+		http_seeds(argv[3]);
+	}
 	return 0;
 }

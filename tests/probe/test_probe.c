@@ -232,6 +232,51 @@ test_stats_for_pids(void **state)
 	assert_true(r->threads >= 1);
 }
 
+/* A command line past the default limit, a secret where it cuts: the
+ * record holds at most the limit, is marked partial, and has no secret. */
+static void
+test_long_cmdline(void **state)
+{
+	fx            *f = *state;
+	static char    filler[8][1200], big[16000];
+	char           io[64];
+	const char    *argv[13];
+	size_t         prefix, len;
+	pc_child      *c;
+	const pc_proc *r;
+	int            n = 0;
+
+	snprintf(io, sizeof(io), "pc_child_io.%u.long.tmp", pc_self_pid());
+	argv[n++] = child_path;
+	argv[n++] = io;
+	/* The secret's value near byte 8,192, quotes (Windows) or not. */
+	prefix = strlen(child_path) + strlen(io) + 2;
+	len    = (8170 - prefix) / 8 - 1;
+	for (int i = 0; i < 8; i++) {
+		memset(filler[i], 'a' + i, len);
+		argv[n++] = filler[i];
+	}
+	argv[n++] = "--password=SECRETSECRETSECRETSECRETSECRETSECRET";
+	memset(big, 'y', sizeof(big) - 1);
+	argv[n++] = big;
+	argv[n]   = NULL;
+	assert_non_null(c = pc_child_start(argv));
+	assert_int_equal(pc_child_read_line(c, io, sizeof(io)), 0);
+	assert_string_equal(io, "ready");
+	assert_int_equal(
+	        pc_probe_processes_by_pid(f->probe, pc_clock_realtime_ms(), true, &f->snap), PC_OK);
+	r = find(&f->snap, pc_child_pid(c));
+	assert_non_null(r);
+	assert_non_null(r->cmdline);
+	printf("# %s: a command line of %zu bytes reported with %zu, partial %d\n", backend,
+	       prefix + 8 * (len + 1) + 48 + sizeof(big), strlen(r->cmdline), (int)r->partial);
+	assert_true(strlen(r->cmdline) <= PC_CMDLINE_MAX);
+	assert_true(strlen(r->cmdline) > PC_CMDLINE_MAX - 200);
+	assert_true(r->partial);
+	assert_null(strstr(r->cmdline, "SECRET"));
+	pc_child_kill(c);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -243,6 +288,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_cpu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_for_pids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_cmdline, setup, teardown),
 	};
 
 	if (argc < 2) {

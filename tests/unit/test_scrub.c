@@ -1,6 +1,7 @@
 /* test_scrub.c: command lines of Linux and Windows programs lose their
  * secrets and keep everything else. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +64,33 @@ test_configured_words_and_off(void **state)
 	check("app --password=x", "app --password=x", &off);
 }
 
+static void
+check_cut(const char *in, size_t max, const char *want, bool want_cut)
+{
+	bool  cut = false;
+	char *out = pc_scrub_cut(in, NULL, max, &cut);
+
+	assert_non_null(out);
+	assert_string_equal(out, want);
+	assert_int_equal(cut, want_cut);
+	free(out);
+}
+
+/* Scrubbed first, then cut: a limit inside a secret keeps none of it, and
+ * a cut never splits a UTF-8 character. */
+static void
+test_scrub_then_cut(void **state)
+{
+	(void)state;
+	check_cut("app --password=hunter2 -v", 18, "app --password=***", true);
+	check_cut("app --token hunter2", 14, "app --token **", true);
+	check_cut("app -v", 6, "app -v", false);
+	check_cut("app -v", 0, "app -v", false);    /* 0: the default limit */
+	check_cut("caf\xc3\xa9 x", 4, "caf", true); /* not "caf\xc3" */
+	check_cut("caf\xc3\xa9 x", 5, "caf\xc3\xa9", true);
+	check_cut("\xe2\x82\xac\xe2\x82\xac", 5, "\xe2\x82\xac", true);
+}
+
 int
 main(void)
 {
@@ -70,6 +98,7 @@ main(void)
 		cmocka_unit_test(test_linux_forms),
 		cmocka_unit_test(test_windows_forms),
 		cmocka_unit_test(test_configured_words_and_off),
+		cmocka_unit_test(test_scrub_then_cut),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
