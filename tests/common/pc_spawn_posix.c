@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -40,6 +41,10 @@ pc_child_start(const char *const *argv)
 		return NULL;
 	}
 	if ((c->pid = fork()) == 0) {
+		/* Dies with the test, even one killed mid-run that could not
+		 * stop it by PID: an agent or a storm left behind would load
+		 * the machine for every later test. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(to[0], 0);
 		dup2(from[1], 1);
 		close(to[0]);
