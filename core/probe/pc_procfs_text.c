@@ -69,10 +69,18 @@ pc_procfs_cmdline(int proc_fd, uint32_t pid, const pc_scrub *s, char *buf, size_
 	if (n < 0) {
 		return NULL;
 	}
+	return pc_procfs_args(buf, (size_t)n, s);
+}
+
+char *
+pc_procfs_args(char *buf, size_t len, const pc_scrub *s)
+{
+	size_t n = len;
+
 	while (n > 0 && buf[n - 1] == '\0') {
 		n--;
 	}
-	for (ssize_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (buf[i] == '\0') {
 			buf[i] = ' ';
 		}
