@@ -85,10 +85,41 @@ add_proc(pc_encoder *e, const pc_proc *p, pc_mask mask)
 	e->proc_ptrs[e->msg.n_upserts++] = m;
 }
 
+/* An exit's status and final record (the message's storage is the
+ * procs array past the upserts, at *at). */
+static void
+add_final(pc_encoder *e, Pidcast__ProcessKey *k, const pc_key *x, size_t *at)
+{
+	Pidcast__Process *m    = &e->procs[(*at)++];
+	Pidcast__Process  init = PIDCAST__PROCESS__INIT;
+	const pc_exit    *s    = &x->final->exit;
+
+	*m = init;
+	pc_codec_proc_to_msg(x->final, x->mask, m);
+	k->final = m;
+	if (!s->known) {
+		return;
+	}
+	if (s->signal != 0) {
+		k->has_exit_signal = 1;
+		k->exit_signal     = s->signal;
+	} else {
+		k->has_exit_code = 1;
+		k->exit_code     = s->code;
+	}
+	k->has_exit_time_ms = 1;
+	k->exit_time_ms     = s->time_ms;
+}
+
 int
 pc_encoder_delta(pc_encoder *e, const pc_update_hdr *h, const pc_delta *d)
 {
-	if (reserve(e, d->n_upserts, d->n_exits) != PC_OK) {
+	size_t finals = 0, at = d->n_upserts;
+
+	for (size_t i = 0; i < d->n_exits; i++) {
+		finals += d->exits[i].final != NULL;
+	}
+	if (reserve(e, d->n_upserts + finals, d->n_exits) != PC_OK) {
 		return PC_ENOMEM;
 	}
 	header(e, h, PIDCAST__UPDATE__KIND__DELTA);
@@ -103,7 +134,10 @@ pc_encoder_delta(pc_encoder *e, const pc_update_hdr *h, const pc_delta *d)
 		k->pid                    = d->exits[i].pid;
 		k->has_create_time_ms     = 1;
 		k->create_time_ms         = d->exits[i].create_time_ms;
-		e->key_ptrs[i]            = k;
+		if (d->exits[i].final != NULL) {
+			add_final(e, k, &d->exits[i], &at);
+		}
+		e->key_ptrs[i] = k;
 	}
 	e->msg.n_exits = d->n_exits;
 	return PC_OK;

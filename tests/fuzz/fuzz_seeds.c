@@ -120,7 +120,7 @@ main(int argc, char **argv)
 	ups[0]         = (pc_upsert){ &p[0], PC_BIT(PC_F_RSS_BYTES), false };
 	p[2].pid       = 99;
 	ups[1]         = (pc_upsert){ &p[2], PC_MASK_ALL, true };
-	ex[0]          = (pc_key){ 11, 1700000000001ULL };
+	ex[0]          = (pc_key){ 11, 1700000000001ULL, NULL, 0 };
 	d.upserts      = ups;
 	d.n_upserts    = 2;
 	d.exits        = ex;
@@ -130,7 +130,7 @@ main(int argc, char **argv)
 	put(argv[1], "delta", enc.frame.data, enc.frame.len);
 
 	h.seq = 3; /* PID 10 reused */
-	ex[0] = (pc_key){ 10, 1700000000000ULL };
+	ex[0] = (pc_key){ 10, 1700000000000ULL, NULL, 0 };
 	p[0].create_time_ms += 5000;
 	ups[0]      = (pc_upsert){ &p[0], PC_MASK_ALL, true };
 	d.n_upserts = 1;
