@@ -201,8 +201,8 @@ pc_agent_tick(pc_agent *a)
 		return fail(a, rv, "tick", pc_strerror(rv));
 	}
 	keyframe = a->seq % a->opts.keyframe_every == 0 || a->keyframe_asked;
-	rv       = keyframe ? pc_encoder_keyframe(&a->enc, &h, cache_next, a->cache,
-	                                          pc_cache_count(a->cache))
+	rv       = keyframe ? pc_encoder_keyframe_exits(&a->enc, &h, cache_next, a->cache,
+	                                                pc_cache_count(a->cache), &a->delta)
 	                    : pc_encoder_delta(&a->enc, &h, &a->delta);
 	if (rv == PC_OK) {
 		rv = pc_replica_apply(a->local, &a->enc.msg, NULL, NULL, &res);

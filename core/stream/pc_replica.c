@@ -176,12 +176,13 @@ set_rates(rent *e, uint64_t cpu0, uint64_t io0, uint64_t dt_ms, uint64_t seq)
 	e->rate_seq = seq;
 }
 
+/* mask: the fields the exit's final record changed. */
 static void
-remove_entry(pc_replica *r, rent *e, pc_replica_cb cb, void *arg)
+remove_entry(pc_replica *r, rent *e, pc_mask mask, pc_replica_cb cb, void *arg)
 {
 	pc_idmap_remove(&r->map, e->rec.pid);
 	if (cb != NULL) {
-		cb(arg, PC_EV_EXIT, &e->rec, 0);
+		cb(arg, PC_EV_EXIT, &e->rec, mask);
 	}
 	rent_free(r, e);
 }
@@ -203,7 +204,7 @@ upsert(pc_replica *r, const Pidcast__Process *m, bool whole, uint64_t dt_ms, uin
 	}
 	e = pc_idmap_get(&r->map, m->pid);
 	if (e != NULL && e->rec.create_time_ms != m->create_time_ms) {
-		remove_entry(r, e, cb, arg); /* the PID was reused */
+		remove_entry(r, e, 0, cb, arg); /* the PID was reused */
 		e = NULL;
 	}
 	if (e == NULL) {
@@ -258,6 +259,15 @@ drop_unlisted(pc_replica *r, const Pidcast__Update *u, pc_replica_cb cb, void *a
 			e->tick = r->tick;
 		}
 	}
+	/* One it names as exited with its final record is left for the exit,
+	 * which says how it ended. */
+	for (size_t i = 0; i < u->n_exits; i++) {
+		e = pc_idmap_get(&r->map, u->exits[i]->pid);
+		if (e != NULL && u->exits[i]->final != NULL &&
+		    e->rec.create_time_ms == u->exits[i]->create_time_ms) {
+			e->tick = r->tick;
+		}
+	}
 	if ((gone = malloc(pc_idmap_count(&r->map) * sizeof(*gone) + 1)) == NULL) {
 		return PC_ENOMEM;
 	}
@@ -267,7 +277,7 @@ drop_unlisted(pc_replica *r, const Pidcast__Update *u, pc_replica_cb cb, void *a
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		remove_entry(r, gone[i], cb, arg);
+		remove_entry(r, gone[i], 0, cb, arg);
 	}
 	free(gone);
 	return PC_OK;
@@ -315,9 +325,9 @@ exit_unseen(pc_replica *r, const Pidcast__ProcessKey *k, pc_replica_cb cb, void 
 static int
 exit_key(pc_replica *r, const Pidcast__ProcessKey *k, pc_replica_cb cb, void *arg)
 {
-	rent   *e = pc_idmap_get(&r->map, k->pid);
-	pc_mask changed;
-	int     rv = PC_OK;
+	rent   *e       = pc_idmap_get(&r->map, k->pid);
+	pc_mask changed = 0;
+	int     rv      = PC_OK;
 
 	if (e == NULL || e->rec.create_time_ms != k->create_time_ms) {
 		return k->final != NULL ? exit_unseen(r, k, cb, arg) : PC_OK;
@@ -328,7 +338,7 @@ exit_key(pc_replica *r, const Pidcast__ProcessKey *k, pc_replica_cb cb, void *ar
 		rv = pc_codec_proc_merge(k->final, &e->rec, &changed);
 	}
 	e->rec.exit = exit_status(k);
-	remove_entry(r, e, cb, arg);
+	remove_entry(r, e, changed, cb, arg);
 	return rv;
 }
 
