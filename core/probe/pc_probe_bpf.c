@@ -450,17 +450,16 @@ event_bent(bpfp *p, uint32_t pid, uint64_t ct)
 		return e;
 	}
 	if (e != NULL) { /* PID reused */
-		pc_idmap_remove(&p->procs, pid);
-		if (e->exited && e->kept == p->scan) {
-			/* Reported in this drain: its strings live to the next call. */
+		if (e->kept == p->scan) {
+			/* Listed by this scan or reported in this drain: its
+			 * record and strings live to the next call. */
 			if (grow((void **)&p->grave, &p->cap_grave, p->n_grave + 1,
 			         sizeof(*p->grave)) != PC_OK) {
-				bent_free(e); /* rather than lose track of the new one */
-				return NULL;
+				return NULL; /* the event is lost, the old entry kept */
 			}
-			p->grave[p->n_grave++] = e;
+			p->grave[p->n_grave++] = pc_idmap_remove(&p->procs, pid);
 		} else {
-			bent_free(e);
+			bent_free(pc_idmap_remove(&p->procs, pid));
 		}
 	}
 	if ((e = calloc(1, sizeof(*e))) == NULL) {
