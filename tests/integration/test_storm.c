@@ -4,7 +4,8 @@
  * pidcast-sub --json follower sees every one as new and as exited, with
  * its pid, ppid, command line, exit code or signal, and at least the CPU
  * time it spun. And an exec shows as a change of name, exe and command
- * line. Skipped where the bpf backend cannot watch processes end. */
+ * line, and a full ring buffer is counted. Skipped where the bpf backend cannot watch processes
+ * end. */
 #define _POSIX_C_SOURCE 200809L
 #include <inttypes.h>
 #include <setjmp.h>
@@ -21,6 +22,7 @@
 #include "base/pc_idmap.h"
 #include "platform/pc_platform.h"
 #include "probe/pc_probe.h"
+#include "pc_check.h"
 #include "pc_spawn.h"
 #include "pc_testdir.h"
 
@@ -354,12 +356,47 @@ test_exec_changes_image(void **state)
 	x->storm = NULL;
 }
 
+/* A full ring is counted, never silent: with the agent stopped, a storm
+ * of 8,000 processes (three events each, about 10 MB) overflows its 8 MiB
+ * ring; once it runs again, ListHosts counts the events lost. */
+static void
+test_overflow_is_counted(void **state)
+{
+	fx                      *x      = *state;
+	const char              *argv[] = { storm_path, "8000", "4000", NULL, NULL };
+	char                     list[512];
+	nng_socket               req;
+	Pidcast__ListHostsReply *r;
+
+	if (x->agent == NULL) {
+		skip();
+	}
+	assert_int_equal(pc_test_path(list, sizeof(list), "overflow.list"), 0);
+	argv[3] = list;
+	assert_int_equal(kill((pid_t)pc_child_pid(x->agent), SIGSTOP), 0);
+	assert_non_null(x->storm = pc_child_start(argv));
+	assert_int_equal(pc_child_wait(x->storm), 0);
+	x->storm = NULL;
+	assert_int_equal(kill((pid_t)pc_child_pid(x->agent), SIGCONT), 0);
+	req = pc_check_req(x->rpc);
+	r   = pc_check_hosts(req);
+	assert_int_equal(r->n_hosts, 1);
+	assert_true(r->hosts[0]->has_probe_lost_events);
+	assert_true(r->hosts[0]->has_probe_exits);
+	print_message("overflow: %" PRIu64 " events lost, %" PRIu64 " exits seen\n",
+	              r->hosts[0]->probe_lost_events, r->hosts[0]->probe_exits);
+	assert_true(r->hosts[0]->probe_lost_events > 0);
+	pidcast__list_hosts_reply__free_unpacked(r, NULL);
+	nng_close(req);
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_storm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_changes_image, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overflow_is_counted, setup, teardown),
 	};
 
 	if (argc != 4) {
