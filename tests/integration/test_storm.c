@@ -254,6 +254,7 @@ test_storm(void **state)
 	long       n = 0, news = 0, exits = 0, by_code0 = 0, by_code3 = 0, by_kill = 0;
 	bool       done = false;
 	uint64_t   deadline;
+	uint32_t   storm_pid;
 
 	if (x->agent == NULL) {
 		skip();
@@ -279,6 +280,7 @@ test_storm(void **state)
 		}
 		assert_true(pc_clock_mono_us() < deadline);
 	}
+	storm_pid = pc_child_pid(x->storm);
 	assert_int_equal(pc_child_wait(x->storm), 0);
 	x->storm = NULL;
 	assert_int_equal(n, STORM_N);
@@ -290,6 +292,7 @@ test_storm(void **state)
 		exits += s->exits;
 		assert_int_equal(s->news, 1);
 		assert_int_equal(s->exits, 1);
+		assert_int_equal(s->ppid, storm_pid);
 		snprintf(want, sizeof(want), "pc_storm child %ld %ld %ld", i, kind, spin);
 		assert_string_equal(s->cmdline, want);
 		if (kind == 2) {
@@ -311,8 +314,8 @@ test_storm(void **state)
 	free(c);
 }
 
-/* The storm's ppid check: every child's parent is the storm. Kept apart
- * from the counts so that a failure names what is wrong. */
+/* A process that execs another program, seen first with its own image,
+ * then as one change of name, exe and command line. */
 static void
 test_exec_changes_image(void **state)
 {
