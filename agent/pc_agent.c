@@ -1,6 +1,7 @@
 /* pc_agent.c: the tick loop, the publisher and the query service. */
 #include "pc_agent.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -75,6 +76,33 @@ stats_hook(void *arg, const uint32_t *pids, size_t n, pc_snapshot *out)
 }
 
 static void
+probe_stats_hook(void *arg, pc_probe_stats *out)
+{
+	pc_probe_stats_get(((pc_agent *)arg)->probe, out);
+}
+
+/* Events the probe's kernel ring buffer dropped are said in the log, on
+ * the tick that finds more of them; never silent. */
+static void
+log_lost(pc_agent *a)
+{
+	pc_probe_stats st;
+	uint64_t       lost;
+
+	pc_probe_stats_get(a->probe, &st);
+	lost = st.lost_forks + st.lost_execs + st.lost_exits;
+	if (lost > a->lost_logged) {
+		fprintf(stderr,
+		        "pidcast-agent: probe %s: ring buffer full: %" PRIu64
+		        " events lost so far (forks %" PRIu64 ", execs %" PRIu64 ", exits %" PRIu64
+		        "); %" PRIu64 " exits seen\n",
+		        a->probe->ops->name, lost, st.lost_forks, st.lost_execs, st.lost_exits,
+		        st.exits);
+		a->lost_logged = lost;
+	}
+}
+
+static void
 keyframe_hook(void *arg)
 {
 	((pc_agent *)arg)->keyframe_asked = true;
@@ -122,7 +150,8 @@ pc_agent_start(pc_agent *a, const pc_agent_opts *o)
 {
 	pc_service_hooks hooks = { .arg              = a,
 		                   .stats_for_pids   = stats_hook,
-		                   .request_keyframe = keyframe_hook };
+		                   .request_keyframe = keyframe_hook,
+		                   .probe_stats      = probe_stats_hook };
 	int              rv;
 
 	memset(a, 0, sizeof(*a));
@@ -229,8 +258,8 @@ pc_agent_tick(pc_agent *a)
 		return fail(a, rv, "tick", pc_strerror(rv));
 	}
 	keyframe = a->seq % a->opts.keyframe_every == 0 || a->keyframe_asked;
-	rv       = keyframe ? pc_encoder_keyframe(&a->enc, &h, cache_next, a->cache,
-	                                          pc_cache_count(a->cache))
+	rv       = keyframe ? pc_encoder_keyframe_exits(&a->enc, &h, cache_next, a->cache,
+	                                                pc_cache_count(a->cache), &a->delta)
 	                    : pc_encoder_delta(&a->enc, &h, &a->delta);
 	if (rv == PC_OK) {
 		rv = pc_replica_apply(a->local, &a->enc.msg, NULL, NULL, &res);
@@ -244,6 +273,7 @@ pc_agent_tick(pc_agent *a)
 		a->keyframe_asked = true;
 	}
 	nng_mtx_unlock(a->lock);
+	log_lost(a);
 	if (rv != PC_OK) {
 		return fail(a, rv, "tick", pc_strerror(rv));
 	}

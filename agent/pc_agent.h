@@ -46,6 +46,7 @@ typedef struct pc_agent {
 	uint64_t       instance;
 	uint64_t       seq;
 	bool           keyframe_asked;
+	uint64_t       lost_logged; /* probe events lost, as last logged */
 	pc_probe      *probe;
 	pc_cache      *cache;
 	pc_replica    *local; /* what subscribers have: the queries' source */

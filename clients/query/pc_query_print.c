@@ -261,10 +261,16 @@ pc_query_print_hosts(FILE *out, const Pidcast__ListHostsReply *r, bool json)
 		pc_json_str(&b, h->host != NULL ? h->host : "");
 		pc_buf_printf(&b,
 		              ",\"up\":%s,\"synced\":%s,\"processes\":%u,\"seq\":%" PRIu64
-		              ",\"instance_id\":\"%016" PRIx64 "\",\"last_update_ms\":%" PRIu64
-		              "}\n",
+		              ",\"instance_id\":\"%016" PRIx64 "\",\"last_update_ms\":%" PRIu64,
 		              h->up ? "true" : "false", h->synced ? "true" : "false", h->processes,
 		              h->seq, h->instance_id, h->last_update_ms);
+		if (h->has_probe_exits) {
+			pc_buf_printf(&b, ",\"probe_exits\":%" PRIu64, h->probe_exits);
+		}
+		if (h->has_probe_lost_events) {
+			pc_buf_printf(&b, ",\"probe_lost_events\":%" PRIu64, h->probe_lost_events);
+		}
+		pc_buf_str(&b, "}\n");
 	}
 	if ((rv = b.err) == PC_OK && b.len > 0) {
 		fwrite(b.data, 1, b.len, out);

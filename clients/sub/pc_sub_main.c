@@ -119,7 +119,12 @@ on_event(void *arg, pc_event ev, const pc_proc *p, pc_mask mask)
 	pc_buf_add(&s->line, ",", 1);
 	/* The record's own object, without its opening brace. */
 	size_t at = s->line.len;
-	pc_json_proc(&s->line, p, ev == PC_EV_EXIT ? PC_BIT(PC_F_NAME) : mask);
+	/* An exit the agent saw carries the final counters, what else changed
+	 * at the end (an exec since the last update), and the status. */
+	pc_mask shown = ev != PC_EV_EXIT ? mask
+	                : p->exit.known  ? PC_BIT(PC_F_NAME) | PC_MASK_STATS | mask
+	                                 : PC_BIT(PC_F_NAME);
+	pc_json_proc(&s->line, p, shown);
 	if (s->line.err == PC_OK) {
 		memmove(s->line.data + at, s->line.data + at + 1, s->line.len - at);
 		s->line.len--;

@@ -34,4 +34,43 @@ struct pc_bpf_task {
 	char  comm[PC_BPF_COMM];
 };
 
+/* The events of pc_task.bpf.c's tracepoint programs, on the ring buffer:
+ * a process born (fork), its image replaced (exec), and gone (exit, the
+ * last thread's). Each starts with the header; start_boottime_ns and tgid
+ * are the key, as the iterator's. */
+#define PC_BPF_RING (8u << 20) /* bytes of ring buffer */
+#define PC_BPF_ARGS 1024       /* argv bytes copied at exec (the rest is cut) */
+#define PC_BPF_PATH 256        /* the path given to execve, cut */
+
+enum pc_bpf_ev { PC_BPF_FORK = 1, PC_BPF_EXEC = 2, PC_BPF_EXIT = 3 };
+
+struct pc_bpf_hdr {
+	__u32 type; /* enum pc_bpf_ev */
+	__u32 tgid;
+	__u64 start_boottime_ns;
+};
+
+struct pc_bpf_fork {
+	struct pc_bpf_hdr h;
+	__u32             ppid;   /* real_parent's tgid */
+	__u32             parent; /* the forking process, whose argv it shares */
+};
+
+struct pc_bpf_exec {
+	struct pc_bpf_hdr h;
+	char              comm[PC_BPF_COMM];
+	char              filename[PC_BPF_PATH];
+	__u32             args_len; /* bytes of args, NULs between arguments */
+	__u32             pad;
+	char              args[PC_BPF_ARGS];
+};
+
+struct pc_bpf_exit {
+	struct pc_bpf_hdr  h;
+	__u32              status; /* as wait(2) gives it: code << 8, or the signal */
+	__u32              pad;
+	__u64              exit_boottime_ns;
+	struct pc_bpf_task t; /* the whole process, as the leader's record */
+};
+
 #endif

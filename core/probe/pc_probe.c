@@ -7,26 +7,40 @@
 
 #include "base/pc_err.h"
 
-pc_proc *
-pc_snapshot_add(pc_snapshot *s)
+/* Appends a zeroed record to the array a of n, grown by doubling. */
+static pc_proc *
+add(pc_proc **a, size_t *n, size_t *cap)
 {
-	if (s->n == s->cap) {
-		size_t   cap = s->cap ? s->cap * 2 : 256;
-		pc_proc *p   = realloc(s->procs, cap * sizeof(*p));
+	if (*n == *cap) {
+		size_t   c = *cap ? *cap * 2 : 256;
+		pc_proc *p = realloc(*a, c * sizeof(*p));
 		if (p == NULL) {
 			return NULL;
 		}
-		s->procs = p;
-		s->cap   = cap;
+		*a   = p;
+		*cap = c;
 	}
-	memset(&s->procs[s->n], 0, sizeof(pc_proc));
-	return &s->procs[s->n++];
+	memset(&(*a)[*n], 0, sizeof(pc_proc));
+	return &(*a)[(*n)++];
+}
+
+pc_proc *
+pc_snapshot_add(pc_snapshot *s)
+{
+	return add(&s->procs, &s->n, &s->cap);
+}
+
+pc_proc *
+pc_snapshot_add_exit(pc_snapshot *s)
+{
+	return add(&s->exits, &s->n_exits, &s->cap_exits);
 }
 
 void
 pc_snapshot_reset(pc_snapshot *s)
 {
 	s->n       = 0;
+	s->n_exits = 0;
 	s->time_ms = 0;
 }
 
@@ -34,6 +48,7 @@ void
 pc_snapshot_fini(pc_snapshot *s)
 {
 	free(s->procs);
+	free(s->exits);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -108,4 +123,13 @@ pc_probe_stats_for_pids(pc_probe *p, const uint32_t *pids, size_t n, uint64_t no
 	pc_snapshot_reset(out);
 	out->time_ms = now_ms;
 	return p->ops->stats_for_pids(p, pids, n, now_ms, out);
+}
+
+void
+pc_probe_stats_get(pc_probe *p, pc_probe_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (p->ops->stats != NULL) {
+		p->ops->stats(p, out);
+	}
 }

@@ -17,20 +17,41 @@
 #include "probe/pc_scrub.h"
 
 /* One tick's records. Their strings are borrowed from the probe and stay
- * valid until its next call: never pc_proc_clear() them. */
+ * valid until its next call: never pc_proc_clear() them.
+ *
+ * exits are the processes that ended since the last snapshot, as a
+ * backend that watches them end (bpf) saw them: each with its final
+ * record (every field, the counters read at its end) and exit.known set,
+ * short-lived ones that no snapshot listed included. A backend that only
+ * polls (procfs, Windows) reports none: a process missing from procs is
+ * then an exit of which only the key is known. A process is never in
+ * both lists. */
 typedef struct pc_snapshot {
 	pc_proc *procs;
 	size_t   n;
 	size_t   cap;
+	pc_proc *exits;
+	size_t   n_exits;
+	size_t   cap_exits;
 	uint64_t time_ms; /* Unix milliseconds when the snapshot was taken */
 } pc_snapshot;
 
 /* Appends a zeroed record; NULL when out of memory. */
 pc_proc *pc_snapshot_add(pc_snapshot *s);
+pc_proc *pc_snapshot_add_exit(pc_snapshot *s);
 void     pc_snapshot_reset(pc_snapshot *s);
 void     pc_snapshot_fini(pc_snapshot *s);
 
 typedef struct pc_probe pc_probe;
+
+/* What a backend that watches processes end has seen, since it opened. */
+typedef struct pc_probe_stats {
+	bool     events; /* it watches forks, execs and exits */
+	uint64_t exits;  /* exits reported in snapshots */
+	/* Events the kernel dropped because its ring buffer was full: each
+	 * lost exit is a process reported by key only, or not at all. */
+	uint64_t lost_forks, lost_execs, lost_exits;
+} pc_probe_stats;
 
 typedef struct pc_probe_ops {
 	const char *name;
@@ -44,6 +65,8 @@ typedef struct pc_probe_ops {
 	/* Counters of the given processes; PIDs that do not exist are left out. */
 	int (*stats_for_pids)(pc_probe *p, const uint32_t *pids, size_t n, uint64_t now_ms,
 	                      pc_snapshot *out);
+	/* Optional (NULL: a backend that only polls). */
+	void (*stats)(pc_probe *p, pc_probe_stats *out);
 } pc_probe_ops;
 
 struct pc_probe {
@@ -79,5 +102,7 @@ void pc_probe_close(pc_probe *p);
 int  pc_probe_processes_by_pid(pc_probe *p, uint64_t now_ms, bool collect_stats, pc_snapshot *out);
 int  pc_probe_stats_for_pids(pc_probe *p, const uint32_t *pids, size_t n, uint64_t now_ms,
                              pc_snapshot *out);
+/* The backend's event figures; all 0 (events false) for one that polls. */
+void pc_probe_stats_get(pc_probe *p, pc_probe_stats *out);
 
 #endif

@@ -5,7 +5,15 @@
  * threads' counters plus what dead threads left in the signal struct; CPU
  * time is then scaled to the scheduler's runtime as /proc's cputime_adjust
  * does. What is text and rarely changes (exe, command line) is read once
- * from /proc when a process is new, as procfs does. */
+ * from /proc when a process is new, as procfs does.
+ *
+ * The same object's tracepoint programs put each fork, exec and exit on a
+ * ring buffer, drained after each read of the iterator: a fork starts a
+ * process's entry with its parent's text, an exec replaces name, exe and
+ * command line (argv as copied at exec), and an exit gives its final
+ * record and how it ended: the snapshot's exits, short-lived processes
+ * included. An ended process is never listed again, though the iterator
+ * lists it until it is reaped. */
 #define _GNU_SOURCE /* O_DIRECTORY with fdopendir */
 #include <dirent.h>
 #include <errno.h>
@@ -38,7 +46,10 @@ extern const pc_probe_ops pc_probe_bpf_ops;
 typedef struct bent {
 	uint32_t    pid;
 	uint64_t    create_time_ms;
-	uint64_t    seen;     /* the last scan that listed it */
+	uint64_t    seen;     /* the last scan that listed it alive */
+	uint64_t    kept;     /* the last scan that listed it or saw an event of it */
+	uint32_t    ppid;     /* from its fork, until a record has it */
+	bool        exited;   /* its exit is reported: never listed again */
 	char        name[64]; /* comm; a kernel thread's as /proc composes it */
 	bool        kernel;
 	char       *exe;
@@ -51,27 +62,36 @@ typedef struct bent {
 	/* CPU time as last reported: /proc's prev_cputime, so that the
 	 * scaled split never goes back. */
 	uint64_t                  prev_utime_ns, prev_stime_ns;
-	const struct pc_bpf_task *rec; /* the leader's record this scan */
+	const struct pc_bpf_task *rec;  /* the leader's record this scan */
+	struct pc_bpf_task        last; /* the exit's record, once exited */
 } bent;
 
 typedef struct bpfp {
-	pc_probe         base;
-	struct pc_task  *skel;
-	struct bpf_link *iter;
-	pc_idmap         procs; /* pid -> bent */
-	pc_idmap         users; /* uid -> name */
-	int              proc_fd;
-	uint64_t         boot_ms;
-	uint64_t         scan;
-	long             hz;
-	long             page_size;
-	uint8_t         *buf; /* one read of the iterator */
-	size_t           len, cap;
-	bent           **order; /* this scan's processes, in the kernel's order */
-	size_t           n_order, cap_order;
-	uint32_t        *gone;
-	size_t           n_gone, cap_gone;
-	char             text[TEXT_BUF];
+	pc_probe            base;
+	struct pc_task     *skel;
+	struct bpf_link    *iter;
+	struct bpf_link    *tp[3]; /* fork, exec, exit; NULL without them */
+	struct ring_buffer *ring;  /* their events */
+	pc_snapshot        *out;   /* the snapshot the events go to, while draining */
+	int                 ring_err;
+	bool                with_events; /* the tracepoint programs loaded */
+	uint64_t            exits_seen;
+	pc_idmap            procs; /* pid -> bent */
+	pc_idmap            users; /* uid -> name */
+	int                 proc_fd;
+	uint64_t            boot_ms;
+	uint64_t            scan;
+	long                hz;
+	long                page_size;
+	uint8_t            *buf; /* one read of the iterator */
+	size_t              len, cap;
+	bent              **order; /* this scan's processes, in the kernel's order */
+	size_t              n_order, cap_order;
+	uint32_t           *gone;
+	size_t              n_gone, cap_gone;
+	bent              **grave; /* ended, replaced by a PID's reuse: freed next call */
+	size_t              n_grave, cap_grave;
+	char                text[TEXT_BUF];
 } bpfp;
 
 /* libbpf's first warning, kept to say why loading failed (the later ones
@@ -207,19 +227,46 @@ kernel_name(bpfp *p, bent *e, const struct pc_bpf_task *r)
 	}
 }
 
-/* The leader's record starts its process's sums: its own counters and
+/* A start time as the key's create time, as /proc's stat gives it (in
+ * clock ticks), so that both backends and every event agree. */
+static uint64_t
+create_ms(const bpfp *p, uint64_t start_boottime_ns)
+{
+	uint64_t ticks = start_boottime_ns / (1000000000u / (uint64_t)p->hz);
+
+	return pc_procfs_start_ms(p->boot_ms, ticks, p->hz);
+}
+
+/* The process's sums start from a leader's record: its own counters and
  * those its dead threads left. */
+static void
+sum_leader(bent *e, const struct pc_bpf_task *r)
+{
+	e->rec        = r;
+	e->utime_ns   = r->sig_utime_ns + r->utime_ns;
+	e->stime_ns   = r->sig_stime_ns + r->stime_ns;
+	e->runtime_ns = r->sig_runtime_ns + r->runtime_ns;
+	e->faults     = r->sig_min_flt + r->sig_maj_flt + r->min_flt + r->maj_flt;
+	e->rchar      = r->sig_rchar + r->rchar;
+	e->wchar      = r->sig_wchar + r->wchar;
+	e->syscr      = r->sig_syscr + r->syscr;
+	e->syscw      = r->sig_syscw + r->syscw;
+}
+
 static int
 take_leader(bpfp *p, const struct pc_bpf_task *r)
 {
-	uint64_t ticks = r->start_boottime_ns / (1000000000u / (uint64_t)p->hz);
-	uint64_t ct    = pc_procfs_start_ms(p->boot_ms, ticks, p->hz);
-	bent    *e     = pc_idmap_get(&p->procs, r->tgid);
+	uint64_t ct = create_ms(p, r->start_boottime_ns);
+	bent    *e  = pc_idmap_get(&p->procs, r->tgid);
 	bool     fresh;
 
 	if (e != NULL && e->create_time_ms != ct) {
 		bent_free(pc_idmap_remove(&p->procs, r->tgid)); /* PID reused */
 		e = NULL;
+	}
+	if (e != NULL && e->exited) {
+		e->kept = p->scan; /* a zombie, not reaped yet */
+		return PC_OK;
 	}
 	fresh = e == NULL;
 	if (e == NULL) {
@@ -236,17 +283,9 @@ take_leader(bpfp *p, const struct pc_bpf_task *r)
 	} else if (fresh || (p->scan + r->tgid) % PC_PROBE_STATUS_EVERY == 0) {
 		kernel_name(p, e, r);
 	}
-	e->user       = pc_procfs_user(&p->users, r->uid);
-	e->seen       = p->scan;
-	e->rec        = r;
-	e->utime_ns   = r->sig_utime_ns + r->utime_ns;
-	e->stime_ns   = r->sig_stime_ns + r->stime_ns;
-	e->runtime_ns = r->sig_runtime_ns + r->runtime_ns;
-	e->faults     = r->sig_min_flt + r->sig_maj_flt + r->min_flt + r->maj_flt;
-	e->rchar      = r->sig_rchar + r->rchar;
-	e->wchar      = r->sig_wchar + r->wchar;
-	e->syscr      = r->sig_syscr + r->syscr;
-	e->syscw      = r->sig_syscw + r->syscw;
+	e->user = pc_procfs_user(&p->users, r->uid);
+	e->seen = e->kept = p->scan;
+	sum_leader(e, r);
 	if (grow((void **)&p->order, &p->cap_order, p->n_order + 1, sizeof(*p->order)) != PC_OK) {
 		return PC_ENOMEM;
 	}
@@ -260,7 +299,7 @@ take_thread(bpfp *p, const struct pc_bpf_task *r)
 {
 	bent *e = pc_idmap_get(&p->procs, r->tgid);
 
-	if (e == NULL || e->seen != p->scan) {
+	if (e == NULL || e->seen != p->scan || e->exited) {
 		return; /* its leader was not listed: the process is going */
 	}
 	e->utime_ns += r->utime_ns;
@@ -385,7 +424,7 @@ release_gone(bpfp *p)
 
 	p->n_gone = 0;
 	while ((e = pc_idmap_next(&p->procs, &cur, &pid)) != NULL) {
-		if (e->seen == p->scan) {
+		if (e->kept == p->scan) {
 			continue;
 		}
 		if (grow((void **)&p->gone, &p->cap_gone, p->n_gone + 1, sizeof(*p->gone)) !=
@@ -400,6 +439,223 @@ release_gone(bpfp *p)
 	return PC_OK;
 }
 
+/* The entry of the process with this key: the one held, or a new one
+ * (NULL when out of memory), which a PID reused replaces. */
+static bent *
+event_bent(bpfp *p, uint32_t pid, uint64_t ct)
+{
+	bent *e = pc_idmap_get(&p->procs, pid);
+
+	if (e != NULL && e->create_time_ms == ct) {
+		return e;
+	}
+	if (e != NULL) { /* PID reused */
+		if (e->kept == p->scan) {
+			/* Listed by this scan or reported in this drain: its
+			 * record and strings live to the next call. */
+			if (grow((void **)&p->grave, &p->cap_grave, p->n_grave + 1,
+			         sizeof(*p->grave)) != PC_OK) {
+				return NULL; /* the event is lost, the old entry kept */
+			}
+			p->grave[p->n_grave++] = pc_idmap_remove(&p->procs, pid);
+		} else {
+			bent_free(pc_idmap_remove(&p->procs, pid));
+		}
+	}
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		return NULL;
+	}
+	e->pid            = pid;
+	e->create_time_ms = ct;
+	e->static_partial = true; /* until its text is known */
+	if (pc_idmap_set(&p->procs, pid, e) != PC_OK) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* A string copied into *dst, repaired to UTF-8; *dst kept when out of
+ * memory. */
+static void
+set_text(char **dst, const char *s)
+{
+	char *c = s != NULL ? pc_utf8_dup(s) : NULL;
+
+	if (s == NULL || c != NULL) {
+		free(*dst);
+		*dst = c;
+	}
+}
+
+/* A child shares its parent's image, argv and user until it execs. */
+static int
+on_born(bpfp *p, const struct pc_bpf_fork *f)
+{
+	uint64_t    ct = create_ms(p, f->h.start_boottime_ns);
+	const bent *up = pc_idmap_get(&p->procs, f->parent);
+	bent       *e  = pc_idmap_get(&p->procs, f->h.tgid);
+
+	if (e != NULL && e->create_time_ms == ct) {
+		e->kept = p->scan;
+		return PC_OK; /* listed already */
+	}
+	if ((e = event_bent(p, f->h.tgid, ct)) == NULL) {
+		return PC_ENOMEM;
+	}
+	e->kept = p->scan;
+	e->ppid = f->ppid;
+	if (up != NULL) {
+		memcpy(e->name, up->name, sizeof(e->name));
+		set_text(&e->exe, up->exe);
+		set_text(&e->cmdline, up->cmdline);
+		e->user           = up->user;
+		e->static_partial = up->static_partial;
+	}
+	return PC_OK;
+}
+
+/* A new image: its name, exe and argv replace the old ones. The exe is
+ * the link /proc resolves, while the process lives; else the path given
+ * to execve. */
+static int
+on_image(bpfp *p, const struct pc_bpf_exec *x)
+{
+	bent *e = event_bent(p, x->h.tgid, create_ms(p, x->h.start_boottime_ns));
+	char  args[PC_BPF_ARGS + 1];
+	char *exe, *cmd;
+	int   err = 0;
+
+	if (e == NULL) {
+		return PC_ENOMEM;
+	}
+	e->kept = p->scan;
+	pc_utf8_repair(e->name, sizeof(e->name), x->comm, strnlen(x->comm, PC_BPF_COMM));
+	/* The whole command line from /proc while the process lives, cut at
+	 * --cmdline-max as procfs cuts it; the argv the event copied (its
+	 * first PC_BPF_ARGS bytes) once it is gone or a zombie, whose
+	 * cmdline /proc gives empty. */
+	bool cut = false;
+	cmd      = pc_procfs_cmdline(p->proc_fd, e->pid, &p->base.scrub, p->base.cmdline_max, &cut);
+	if (cmd != NULL && cmd[0] == '\0' && x->args_len > 0) {
+		free(cmd);
+		cmd = NULL;
+	}
+	if (cmd == NULL) {
+		memcpy(args, x->args, x->args_len <= PC_BPF_ARGS ? x->args_len : PC_BPF_ARGS);
+		cut = x->args_len > PC_BPF_ARGS;
+		if ((cmd = pc_procfs_args(args,
+		                          x->args_len <= PC_BPF_ARGS ? x->args_len : PC_BPF_ARGS,
+		                          &p->base.scrub)) == NULL) {
+			return PC_ENOMEM;
+		}
+	}
+	free(e->cmdline);
+	e->cmdline = cmd;
+	if ((exe = pc_procfs_exe(p->proc_fd, e->pid, p->text, sizeof(p->text), &err)) == NULL) {
+		exe = pc_utf8_dup(x->filename[0] != '\0' ? x->filename : "");
+	}
+	if (exe != NULL) {
+		free(e->exe);
+		e->exe = exe;
+	}
+	e->static_partial = exe == NULL || cut;
+	return PC_OK;
+}
+
+/* How it ended, from a wait(2) status. */
+static pc_exit
+exit_status(const bpfp *p, const struct pc_bpf_exit *x)
+{
+	pc_exit s = { .known = true };
+
+	if ((x->status & 0x7f) != 0) {
+		s.signal = (int32_t)(x->status & 0x7f);
+	} else {
+		s.code = (int32_t)((x->status >> 8) & 0xff);
+	}
+	s.time_ms = p->boot_ms + x->exit_boottime_ns / 1000000u;
+	return s;
+}
+
+/* The end of a process: its final record goes to the snapshot's exits,
+ * and its entry stays, marked, until the iterator no longer lists it. */
+static int
+on_end(bpfp *p, const struct pc_bpf_exit *x)
+{
+	bent    *e = event_bent(p, x->h.tgid, create_ms(p, x->h.start_boottime_ns));
+	pc_proc *out;
+
+	if (e == NULL) {
+		return PC_ENOMEM;
+	}
+	if (e->exited) {
+		return PC_OK;
+	}
+	e->kept   = p->scan;
+	e->exited = true;
+	e->last   = x->t;
+	sum_leader(e, &e->last);
+	if ((e->last.flags & PF_KTHREAD) == 0) {
+		comm_name(e, &e->last);
+	}
+	e->user = pc_procfs_user(&p->users, e->last.uid);
+	if ((out = pc_snapshot_add_exit(p->out)) == NULL) {
+		return PC_ENOMEM;
+	}
+	fill(p, e, true, out);
+	out->exit = exit_status(p, x);
+	p->exits_seen++;
+	return PC_OK;
+}
+
+/* Frees the entries kept for the last call's exits. */
+static void
+bury(bpfp *p)
+{
+	for (size_t i = 0; i < p->n_grave; i++) {
+		bent_free(p->grave[i]);
+	}
+	p->n_grave = 0;
+}
+
+static int
+on_event(void *arg, void *data, size_t size)
+{
+	bpfp                    *p  = arg;
+	const struct pc_bpf_hdr *h  = data;
+	int                      rv = PC_OK;
+
+	if (size >= sizeof(struct pc_bpf_fork) && h->type == PC_BPF_FORK) {
+		rv = on_born(p, data);
+	} else if (size >= sizeof(struct pc_bpf_exec) && h->type == PC_BPF_EXEC) {
+		rv = on_image(p, data);
+	} else if (size >= sizeof(struct pc_bpf_exit) && h->type == PC_BPF_EXIT) {
+		rv = on_end(p, data);
+	}
+	if (rv != PC_OK && p->ring_err == PC_OK) {
+		p->ring_err = rv; /* the rest is still drained */
+	}
+	return 0;
+}
+
+/* The events since the last drain, after the iterator's read: a process
+ * that ended before the read has its exit on the ring by then. */
+static int
+drain(bpfp *p, pc_snapshot *out)
+{
+	if (p->ring == NULL) {
+		return PC_OK;
+	}
+	p->out      = out;
+	p->ring_err = PC_OK;
+	if (ring_buffer__consume(p->ring) < 0 && p->ring_err == PC_OK) {
+		p->ring_err = PC_ESYS;
+	}
+	p->out = NULL;
+	return p->ring_err;
+}
+
 static int
 bpf_processes_by_pid(pc_probe *base, uint64_t now_ms, bool collect_stats, pc_snapshot *out)
 {
@@ -407,12 +663,16 @@ bpf_processes_by_pid(pc_probe *base, uint64_t now_ms, bool collect_stats, pc_sna
 	int   rv;
 
 	(void)now_ms;
-	if ((rv = scan(p)) != PC_OK) {
+	bury(p);
+	if ((rv = scan(p)) != PC_OK || (rv = drain(p, out)) != PC_OK) {
 		return rv;
 	}
 	for (size_t i = 0; i < p->n_order; i++) {
-		pc_proc *r = pc_snapshot_add(out);
-		if (r == NULL) {
+		pc_proc *r;
+		if (p->order[i]->exited) {
+			continue; /* listed, and gone since: in out->exits */
+		}
+		if ((r = pc_snapshot_add(out)) == NULL) {
 			return PC_ENOMEM;
 		}
 		fill(p, p->order[i], collect_stats, r);
@@ -436,7 +696,7 @@ bpf_stats_for_pids(pc_probe *base, const uint32_t *pids, size_t n, uint64_t now_
 	for (size_t i = 0; i < n; i++) {
 		bent    *e = pc_idmap_get(&p->procs, pids[i]);
 		pc_proc *r;
-		if (e == NULL || e->seen != p->scan) {
+		if (e == NULL || e->seen != p->scan || e->exited) {
 			continue;
 		}
 		if ((r = pc_snapshot_add(out)) == NULL) {
@@ -460,11 +720,17 @@ bpf_close(pc_probe *base)
 	}
 	pc_idmap_fini(&p->procs);
 	pc_procfs_users_fini(&p->users);
+	ring_buffer__free(p->ring);
+	for (size_t i = 0; i < 3; i++) {
+		bpf_link__destroy(p->tp[i]);
+	}
 	bpf_link__destroy(p->iter);
 	pc_task__destroy(p->skel);
 	if (p->proc_fd >= 0) {
 		close(p->proc_fd);
 	}
+	bury(p);
+	free(p->grave);
 	free(p->buf);
 	free(p->order);
 	free(p->gone);
@@ -490,6 +756,52 @@ say_why(int err, char *why, size_t cap)
 	}
 }
 
+/* Opens and loads the object, with its tracepoint programs or (events
+ * false: a kernel older than the hooks they take) the iterator only.
+ * Returns 0 or an errno. */
+static int
+load(bpfp *p, bool events)
+{
+	int err;
+
+	/* The kernel's BTF named outright: libbpf then never lists kernel
+	 * modules' BTF for a type vmlinux lacks (the pre-6.2 layout), which
+	 * takes CAP_SYS_ADMIN where CAP_BPF and CAP_PERFMON should do. */
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = "/sys/kernel/btf/vmlinux");
+	pc_task__destroy(p->skel);
+	if ((p->skel = pc_task__open_opts(&opts)) == NULL) {
+		return errno;
+	}
+	if (!events) {
+		bpf_program__set_autoload(p->skel->progs.pc_fork, false);
+		bpf_program__set_autoload(p->skel->progs.pc_exec, false);
+		bpf_program__set_autoload(p->skel->progs.pc_exit, false);
+	}
+	if ((err = pc_task__load(p->skel)) != 0) {
+		pc_task__destroy(p->skel);
+		p->skel = NULL;
+		return -err;
+	}
+	p->with_events = events;
+	return 0;
+}
+
+/* Attaches the tracepoint programs and opens their ring. An errno or 0. */
+static int
+watch(bpfp *p)
+{
+	struct bpf_program *progs[3] = { p->skel->progs.pc_fork, p->skel->progs.pc_exec,
+		                         p->skel->progs.pc_exit };
+
+	for (size_t i = 0; i < 3; i++) {
+		if ((p->tp[i] = bpf_program__attach(progs[i])) == NULL) {
+			return errno;
+		}
+	}
+	p->ring = ring_buffer__new(bpf_map__fd(p->skel->maps.pc_events), on_event, p, NULL);
+	return p->ring == NULL ? errno : 0;
+}
+
 static int
 bpf_open(pc_probe **out, char *why, size_t cap)
 {
@@ -511,17 +823,8 @@ bpf_open(pc_probe **out, char *why, size_t cap)
 	}
 	libbpf_msg[0] = '\0';
 	libbpf_set_print(keep_libbpf_msg);
-	/* The kernel's BTF named outright: libbpf then never lists kernel
-	 * modules' BTF for a type vmlinux lacks (the pre-6.2 layout), which
-	 * takes CAP_SYS_ADMIN where CAP_BPF and CAP_PERFMON should do. */
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = "/sys/kernel/btf/vmlinux");
-	if ((p->skel = pc_task__open_opts(&opts)) != NULL && (err = pc_task__load(p->skel)) != 0) {
-		pc_task__destroy(p->skel);
-		p->skel = NULL;
-		errno   = -err;
-	}
-	if (p->skel == NULL) {
-		err = errno;
+	if ((err = load(p, true)) == EPERM || err == EACCES ||
+	    (err != 0 && (err = load(p, false)) != 0)) {
 		say_why(err, why, cap);
 		bpf_close(&p->base);
 		return err == EPERM || err == EACCES ? PC_EPERM : PC_ENOTSUP;
@@ -533,8 +836,31 @@ bpf_open(pc_probe **out, char *why, size_t cap)
 		bpf_close(&p->base);
 		return err == EPERM || err == EACCES ? PC_EPERM : PC_ENOTSUP;
 	}
+	if (p->with_events && (err = watch(p)) != 0) {
+		say_why(err, why, cap);
+		bpf_close(&p->base);
+		return err == EPERM || err == EACCES ? PC_EPERM : PC_ENOTSUP;
+	}
 	*out = &p->base;
 	return PC_OK;
+}
+
+static void
+bpf_stats(pc_probe *base, pc_probe_stats *out)
+{
+	bpfp *p = (bpfp *)base;
+
+	out->events = p->ring != NULL;
+	out->exits  = p->exits_seen;
+	if (p->ring != NULL) {
+		/* Written by the kernel's programs: read once each. */
+		out->lost_forks =
+		        __atomic_load_n(&p->skel->bss->pc_lost[PC_BPF_FORK], __ATOMIC_RELAXED);
+		out->lost_execs =
+		        __atomic_load_n(&p->skel->bss->pc_lost[PC_BPF_EXEC], __ATOMIC_RELAXED);
+		out->lost_exits =
+		        __atomic_load_n(&p->skel->bss->pc_lost[PC_BPF_EXIT], __ATOMIC_RELAXED);
+	}
 }
 
 const pc_probe_ops pc_probe_bpf_ops = {
@@ -543,4 +869,5 @@ const pc_probe_ops pc_probe_bpf_ops = {
 	.close            = bpf_close,
 	.processes_by_pid = bpf_processes_by_pid,
 	.stats_for_pids   = bpf_stats_for_pids,
+	.stats            = bpf_stats,
 };

@@ -101,6 +101,23 @@ pc_procfs_cmdline(int proc_fd, uint32_t pid, const pc_scrub *s, size_t max, bool
 }
 
 char *
+pc_procfs_args(char *buf, size_t len, const pc_scrub *s)
+{
+	size_t n = len;
+
+	while (n > 0 && buf[n - 1] == '\0') {
+		n--;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (buf[i] == '\0') {
+			buf[i] = ' ';
+		}
+	}
+	buf[n] = '\0';
+	return scrub_utf8(buf, s);
+}
+
+char *
 pc_procfs_exe(int proc_fd, uint32_t pid, char *buf, size_t cap, int *err)
 {
 	char    path[32];

@@ -28,6 +28,10 @@ uint64_t pc_procfs_start_ms(uint64_t boot_ms, uint64_t starttime_ticks, long hz)
  * /proc. */
 char *pc_procfs_cmdline(int proc_fd, uint32_t pid, const pc_scrub *s, size_t max, bool *cut);
 
+/* The same from argv as the kernel keeps it (len bytes at buf, arguments
+ * ended by NULs; buf is changed and must hold len + 1 bytes). */
+char *pc_procfs_args(char *buf, size_t len, const pc_scrub *s);
+
 /* /proc/PID/exe's target, malloc'd; NULL with *err = errno when it cannot
  * be read (ENOENT for a kernel thread, which has none). */
 char *pc_procfs_exe(int proc_fd, uint32_t pid, char *buf, size_t cap, int *err);

@@ -7,6 +7,7 @@
 
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 
 #include "pc_bpf_task.h"
 
@@ -70,14 +71,61 @@ open_fds(struct task_struct *t)
 	return c.n;
 }
 
+/* A process's own figures on its leader's record: the signal struct's
+ * totals, fds, comm, uid and the memory of mm (the leader's own, or at
+ * exit the last thread's, the leader's being gone if it died first). */
+static __always_inline void
+fill_process(struct pc_bpf_task *r, struct task_struct *t, struct task_struct *files_of,
+             struct mm_struct *mm)
+{
+	struct signal_struct *sig = t->signal;
+
+	r->leader         = 1;
+	r->uid            = t->real_cred->uid.val;
+	r->threads        = sig->nr_threads;
+	r->sig_utime_ns   = sig->utime;
+	r->sig_stime_ns   = sig->stime;
+	r->sig_runtime_ns = sig->sum_sched_runtime;
+	r->sig_min_flt    = sig->min_flt;
+	r->sig_maj_flt    = sig->maj_flt;
+	r->sig_rchar      = sig->ioac.rchar;
+	r->sig_wchar      = sig->ioac.wchar;
+	r->sig_syscr      = sig->ioac.syscr;
+	r->sig_syscw      = sig->ioac.syscw;
+	r->prev_utime_ns  = sig->prev_cputime.utime;
+	r->prev_stime_ns  = sig->prev_cputime.stime;
+	r->fds            = open_fds(files_of);
+	__builtin_memcpy(r->comm, t->comm, sizeof(r->comm));
+	if (mm != NULL) {
+		r->rss_file    = mm_counter(mm, MM_FILEPAGES);
+		r->rss_anon    = mm_counter(mm, MM_ANONPAGES);
+		r->rss_shmem   = mm_counter(mm, MM_SHMEMPAGES);
+		r->swap_ents   = mm_counter(mm, MM_SWAPENTS);
+		r->hiwater_rss = mm->hiwater_rss;
+	}
+}
+
+/* A thread's own counters, added to the record's. */
+static __always_inline void
+add_thread(struct pc_bpf_task *r, struct task_struct *t)
+{
+	r->utime_ns += t->utime;
+	r->stime_ns += t->stime;
+	r->runtime_ns += t->se.sum_exec_runtime;
+	r->min_flt += t->min_flt;
+	r->maj_flt += t->maj_flt;
+	r->rchar += t->ioac.rchar;
+	r->wchar += t->ioac.wchar;
+	r->syscr += t->ioac.syscr;
+	r->syscw += t->ioac.syscw;
+}
+
 SEC("iter/task")
 int
 pc_dump_task(struct bpf_iter__task *ctx)
 {
-	struct task_struct   *t = ctx->task;
-	struct pc_bpf_task    r = {};
-	struct signal_struct *sig;
-	struct mm_struct     *mm;
+	struct task_struct *t = ctx->task;
+	struct pc_bpf_task  r = {};
 
 	if (t == NULL) {
 		return 0;
@@ -90,42 +138,118 @@ pc_dump_task(struct bpf_iter__task *ctx)
 	r.ppid              = t->real_parent->tgid;
 	r.flags             = t->flags;
 	r.start_boottime_ns = t->group_leader->start_boottime;
-	r.utime_ns          = t->utime;
-	r.stime_ns          = t->stime;
-	r.runtime_ns        = t->se.sum_exec_runtime;
-	r.min_flt           = t->min_flt;
-	r.maj_flt           = t->maj_flt;
-	r.rchar             = t->ioac.rchar;
-	r.wchar             = t->ioac.wchar;
-	r.syscr             = t->ioac.syscr;
-	r.syscw             = t->ioac.syscw;
+	add_thread(&r, t);
 	if (t->pid == t->tgid) {
-		r.leader         = 1;
-		r.uid            = t->real_cred->uid.val;
-		sig              = t->signal;
-		r.threads        = sig->nr_threads;
-		r.sig_utime_ns   = sig->utime;
-		r.sig_stime_ns   = sig->stime;
-		r.sig_runtime_ns = sig->sum_sched_runtime;
-		r.sig_min_flt    = sig->min_flt;
-		r.sig_maj_flt    = sig->maj_flt;
-		r.sig_rchar      = sig->ioac.rchar;
-		r.sig_wchar      = sig->ioac.wchar;
-		r.sig_syscr      = sig->ioac.syscr;
-		r.sig_syscw      = sig->ioac.syscw;
-		r.prev_utime_ns  = sig->prev_cputime.utime;
-		r.prev_stime_ns  = sig->prev_cputime.stime;
-		r.fds            = open_fds(t);
-		__builtin_memcpy(r.comm, t->comm, sizeof(r.comm));
-		mm = t->mm;
-		if (mm != NULL) {
-			r.rss_file    = mm_counter(mm, MM_FILEPAGES);
-			r.rss_anon    = mm_counter(mm, MM_ANONPAGES);
-			r.rss_shmem   = mm_counter(mm, MM_SHMEMPAGES);
-			r.swap_ents   = mm_counter(mm, MM_SWAPENTS);
-			r.hiwater_rss = mm->hiwater_rss;
-		}
+		fill_process(&r, t, t, t->mm);
 	}
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	return 0;
+}
+
+/* The tracepoints' events for user space (pc_probe_bpf.c drains it each
+ * tick). A full ring loses the event: counted, never silent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, PC_BPF_RING);
+} pc_events SEC(".maps");
+
+/* Events lost to a full ring, by kind (enum pc_bpf_ev). */
+__u64 pc_lost[4];
+
+static __always_inline void *
+reserve(__u64 size, __u32 type)
+{
+	void *e = bpf_ringbuf_reserve(&pc_events, size, 0);
+
+	if (e == NULL) {
+		__sync_fetch_and_add(&pc_lost[type & 3], 1);
+	}
+	return e;
+}
+
+/* A new process (a new thread is not one): its key and parents. */
+SEC("tp_btf/sched_process_fork")
+int
+BPF_PROG(pc_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct pc_bpf_fork *e;
+
+	if (child->pid != child->tgid || (e = reserve(sizeof(*e), PC_BPF_FORK)) == NULL) {
+		return 0;
+	}
+	e->h.type              = PC_BPF_FORK;
+	e->h.tgid              = child->tgid;
+	e->h.start_boottime_ns = child->start_boottime;
+	e->ppid                = BPF_CORE_READ(child, real_parent, tgid);
+	e->parent              = parent->tgid;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* A new image: its name, the path given to execve and argv, read from the
+ * new mm while its pages are fresh (the program runs in the process). */
+SEC("tp_btf/sched_process_exec")
+int
+BPF_PROG(pc_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct pc_bpf_exec *e;
+	struct mm_struct   *mm = p->mm;
+	__u64               len;
+
+	if ((e = reserve(sizeof(*e), PC_BPF_EXEC)) == NULL) {
+		return 0;
+	}
+	e->h.type              = PC_BPF_EXEC;
+	e->h.tgid              = p->tgid;
+	e->h.start_boottime_ns = BPF_CORE_READ(p, group_leader, start_boottime);
+	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), p->comm);
+	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
+	e->args_len = 0;
+	len         = mm != NULL ? mm->arg_end - mm->arg_start : 0;
+	if (len > PC_BPF_ARGS) {
+		len = PC_BPF_ARGS;
+	}
+	if (len > 0 && bpf_probe_read_user(e->args, len, (void *)mm->arg_start) == 0) {
+		e->args_len = len;
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+#define SIGNAL_GROUP_EXIT 0x00000004
+
+/* The last thread of a process ends (group_dead; any other thread's exit
+ * is not the process's): its final figures, summed as /proc sums them,
+ * and how it ended, as wait(2) will report it: the group's code for a
+ * group exit or a fatal signal, else the leader's own. The hook runs
+ * before the mm and the fd table are released. */
+SEC("tp_btf/sched_process_exit")
+int
+BPF_PROG(pc_exit, struct task_struct *p, bool group_dead)
+{
+	struct task_struct   *leader = p->group_leader;
+	struct signal_struct *sig    = p->signal;
+	struct pc_bpf_exit   *e;
+
+	if (!group_dead || (e = reserve(sizeof(*e), PC_BPF_EXIT)) == NULL) {
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->h.type              = PC_BPF_EXIT;
+	e->h.tgid              = p->tgid;
+	e->h.start_boottime_ns = leader->start_boottime;
+	e->exit_boottime_ns    = bpf_ktime_get_boot_ns();
+	e->status  = (sig->flags & SIGNAL_GROUP_EXIT) ? sig->group_exit_code : leader->exit_code;
+	e->t.tid   = p->pid;
+	e->t.tgid  = p->tgid;
+	e->t.ppid  = BPF_CORE_READ(leader, real_parent, tgid);
+	e->t.flags = leader->flags;
+	e->t.start_boottime_ns = e->h.start_boottime_ns;
+	fill_process(&e->t, leader, p, p->mm);
+	add_thread(&e->t, leader);
+	if (p != leader) {
+		add_thread(&e->t, p);
+	}
+	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -74,6 +74,7 @@ pc_proc_assign(pc_proc *dst, const pc_proc *src, pc_mask mask)
 {
 	dst->pid            = src->pid;
 	dst->create_time_ms = src->create_time_ms;
+	dst->exit           = src->exit;
 	for (int f = 0; f < PC_F_COUNT; f++) {
 		if (!(mask & PC_BIT(f))) {
 			continue;

@@ -55,6 +55,16 @@ typedef struct pc_field_info {
 
 extern const pc_field_info pc_fields[PC_F_COUNT];
 
+/* How a process ended, as the probe saw it end (known), in a snapshot's
+ * exits and an exit event; not a field: it never changes while the process
+ * lives, and the diff does not look at it. */
+typedef struct pc_exit {
+	bool     known;
+	int32_t  code;    /* its exit code, when it exited (0-255) */
+	int32_t  signal;  /* the signal that ended it, else 0 */
+	uint64_t time_ms; /* Unix milliseconds */
+} pc_exit;
+
 /* One process. Strings are owned by the record (NULL when unknown) and
  * freed by pc_proc_clear(). They are valid UTF-8 (base/pc_utf8.h): the
  * probes repair what they read from the OS, and pc_proc_set_str() what it
@@ -83,6 +93,7 @@ typedef struct pc_proc {
 	uint64_t io_other_bytes;
 	bool     partial;
 	bool     kernel;
+	pc_exit  exit; /* set only on a record of a process that ended */
 } pc_proc;
 
 /* A copy of s, or NULL when out of memory (strdup is POSIX, not C11). */
@@ -95,8 +106,8 @@ void pc_proc_clear(pc_proc *p);
  * valid UTF-8 (invalid bytes as U+FFFD). */
 int pc_proc_set_str(pc_proc *p, pc_field f, const char *s);
 
-/* Copies the fields in mask from src to dst (strings duplicated); the key is
- * copied too. On PC_ENOMEM dst keeps its old value for the failed field. */
+/* Copies the fields in mask from src to dst (strings duplicated); the key
+ * and the exit status are copied too. On PC_ENOMEM dst keeps its old value for the failed field. */
 int pc_proc_assign(pc_proc *dst, const pc_proc *src, pc_mask mask);
 
 /* The fields whose values differ; the key is not compared. */

@@ -365,6 +365,24 @@ top(Pidcast__Agent_Service *b, const Pidcast__TopRequest *in, Pidcast__TopReply_
 	free(hits);
 }
 
+/* An agent's probe figures, when it watches processes end. */
+static void
+probe_info(pc_service *s, Pidcast__HostInfo *h)
+{
+	pc_probe_stats st;
+
+	if (s->hooks.probe_stats == NULL) {
+		return;
+	}
+	s->hooks.probe_stats(s->hooks.arg, &st);
+	if (st.events) {
+		h->has_probe_exits       = 1;
+		h->probe_exits           = st.exits;
+		h->has_probe_lost_events = 1;
+		h->probe_lost_events     = st.lost_forks + st.lost_execs + st.lost_exits;
+	}
+}
+
 static void
 list_hosts(Pidcast__Agent_Service *b, const Pidcast__ListHostsRequest *in,
            Pidcast__ListHostsReply_Closure closure, void *cd)
@@ -405,7 +423,8 @@ list_hosts(Pidcast__Agent_Service *b, const Pidcast__ListHostsRequest *in,
 			info[i].processes          = (uint32_t)pc_replica_count(r);
 			info[i].has_synced         = 1;
 			info[i].synced             = pc_replica_synced(r);
-			ptrs[i]                    = &info[i];
+			probe_info(s, &info[i]);
+			ptrs[i] = &info[i];
 		}
 		reply.hosts   = ptrs;
 		reply.n_hosts = s->n_reps;

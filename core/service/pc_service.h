@@ -31,6 +31,8 @@ typedef struct pc_service_hooks {
 	/* A host's liveness and its count of dropped updates (the
 	 * aggregator's); NULL: always up, no count. */
 	void (*host_info)(void *arg, const pc_replica *r, bool *up, uint64_t *gaps);
+	/* The agent's probe's event figures (ListHosts); NULL: none. */
+	void (*probe_stats)(void *arg, pc_probe_stats *out);
 } pc_service_hooks;
 
 typedef struct pc_service pc_service;

@@ -88,16 +88,26 @@ rec_bytes(const pc_proc *p)
 	       str_bytes(p->user);
 }
 
-/* The most a message's upserts can add: every one new. */
+static size_t
+proc_msg_bytes(const Pidcast__Process *m)
+{
+	return sizeof(rent) + str_bytes(m->name) + str_bytes(m->exe) + str_bytes(m->cmdline) +
+	       str_bytes(m->user);
+}
+
+/* The most a message's records can add: every upsert new, and every exit's
+ * final record too (one the table does not hold is added and removed at
+ * once, but costs its bytes meanwhile). */
 static size_t
 msg_bytes(const Pidcast__Update *u)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < u->n_upserts; i++) {
-		const Pidcast__Process *m = u->upserts[i];
-		n += sizeof(rent) + str_bytes(m->name) + str_bytes(m->exe) + str_bytes(m->cmdline) +
-		     str_bytes(m->user);
+		n += proc_msg_bytes(u->upserts[i]);
+	}
+	for (size_t i = 0; i < u->n_exits; i++) {
+		n += u->exits[i]->final != NULL ? proc_msg_bytes(u->exits[i]->final) : 0;
 	}
 	return n;
 }
@@ -166,12 +176,13 @@ set_rates(rent *e, uint64_t cpu0, uint64_t io0, uint64_t dt_ms, uint64_t seq)
 	e->rate_seq = seq;
 }
 
+/* mask: the fields the exit's final record changed. */
 static void
-remove_entry(pc_replica *r, rent *e, pc_replica_cb cb, void *arg)
+remove_entry(pc_replica *r, rent *e, pc_mask mask, pc_replica_cb cb, void *arg)
 {
 	pc_idmap_remove(&r->map, e->rec.pid);
 	if (cb != NULL) {
-		cb(arg, PC_EV_EXIT, &e->rec, 0);
+		cb(arg, PC_EV_EXIT, &e->rec, mask);
 	}
 	rent_free(r, e);
 }
@@ -193,7 +204,7 @@ upsert(pc_replica *r, const Pidcast__Process *m, bool whole, uint64_t dt_ms, uin
 	}
 	e = pc_idmap_get(&r->map, m->pid);
 	if (e != NULL && e->rec.create_time_ms != m->create_time_ms) {
-		remove_entry(r, e, cb, arg); /* the PID was reused */
+		remove_entry(r, e, 0, cb, arg); /* the PID was reused */
 		e = NULL;
 	}
 	if (e == NULL) {
@@ -248,6 +259,15 @@ drop_unlisted(pc_replica *r, const Pidcast__Update *u, pc_replica_cb cb, void *a
 			e->tick = r->tick;
 		}
 	}
+	/* One it names as exited with its final record is left for the exit,
+	 * which says how it ended. */
+	for (size_t i = 0; i < u->n_exits; i++) {
+		e = pc_idmap_get(&r->map, u->exits[i]->pid);
+		if (e != NULL && u->exits[i]->final != NULL &&
+		    e->rec.create_time_ms == u->exits[i]->create_time_ms) {
+			e->tick = r->tick;
+		}
+	}
 	if ((gone = malloc(pc_idmap_count(&r->map) * sizeof(*gone) + 1)) == NULL) {
 		return PC_ENOMEM;
 	}
@@ -257,20 +277,69 @@ drop_unlisted(pc_replica *r, const Pidcast__Update *u, pc_replica_cb cb, void *a
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		remove_entry(r, gone[i], cb, arg);
+		remove_entry(r, gone[i], 0, cb, arg);
 	}
 	free(gone);
 	return PC_OK;
 }
 
-static void
+/* How it ended, as the exit carries it. */
+static pc_exit
+exit_status(const Pidcast__ProcessKey *k)
+{
+	pc_exit s = { .known = k->has_exit_code || k->has_exit_signal || k->has_exit_time_ms };
+
+	s.code    = k->has_exit_code ? k->exit_code : 0;
+	s.signal  = k->has_exit_signal ? k->exit_signal : 0;
+	s.time_ms = k->has_exit_time_ms ? k->exit_time_ms : 0;
+	return s;
+}
+
+/* A process the table never held, born and gone between two updates: a
+ * new process with its final record, then its exit. It is never in the
+ * table, so it costs the table nothing past the call. */
+static int
+exit_unseen(pc_replica *r, const Pidcast__ProcessKey *k, pc_replica_cb cb, void *arg)
+{
+	rent    tmp = { 0 }; /* a rent, as pc_replica_rates() takes it: no rates */
+	pc_mask mask;
+	int     rv;
+
+	(void)r;
+	if ((rv = pc_codec_proc_from_msg(k->final, &tmp.rec, &mask)) != PC_OK) {
+		pc_proc_clear(&tmp.rec);
+		return rv;
+	}
+	if (cb != NULL) {
+		cb(arg, PC_EV_NEW, &tmp.rec, mask);
+		tmp.rec.exit = exit_status(k);
+		cb(arg, PC_EV_EXIT, &tmp.rec, 0);
+	}
+	pc_proc_clear(&tmp.rec);
+	return PC_OK;
+}
+
+/* An exit: the held process, with its final record's fields applied and
+ * how it ended, is removed; one not held is reported from its final
+ * record, if it has one. */
+static int
 exit_key(pc_replica *r, const Pidcast__ProcessKey *k, pc_replica_cb cb, void *arg)
 {
-	rent *e = pc_idmap_get(&r->map, k->pid);
+	rent   *e       = pc_idmap_get(&r->map, k->pid);
+	pc_mask changed = 0;
+	int     rv      = PC_OK;
 
-	if (e != NULL && e->rec.create_time_ms == k->create_time_ms) {
-		remove_entry(r, e, cb, arg);
+	if (e == NULL || e->rec.create_time_ms != k->create_time_ms) {
+		return k->final != NULL ? exit_unseen(r, k, cb, arg) : PC_OK;
 	}
+	if (k->final != NULL) {
+		/* Its strings' bytes stay counted as they were added: e->bytes is
+		 * what rent_free() takes back. */
+		rv = pc_codec_proc_merge(k->final, &e->rec, &changed);
+	}
+	e->rec.exit = exit_status(k);
+	remove_entry(r, e, changed, cb, arg);
+	return rv;
 }
 
 /* Where an update (or the first part of one) stands in the sequence.
@@ -314,6 +383,15 @@ check(const pc_replica *r, const Pidcast__Update *u, bool keyframe)
 		}
 		records += keyframe || pc_idmap_get(&r->map, m->pid) == NULL;
 	}
+	for (size_t i = 0; i < u->n_exits; i++) {
+		const Pidcast__ProcessKey *k = u->exits[i];
+		/* A final record is the process's own: the same key. */
+		if (k->final != NULL &&
+		    (!k->final->has_pid || !k->final->has_create_time_ms ||
+		     k->final->pid != k->pid || k->final->create_time_ms != k->create_time_ms)) {
+			return PC_EPROTO;
+		}
+	}
 	bytes += msg_bytes(u);
 	return records <= r->max_procs && bytes <= r->max_bytes ? PC_OK : PC_ETOOBIG;
 }
@@ -336,7 +414,7 @@ apply_whole(pc_replica *r, const Pidcast__Update *u, bool keyframe, pc_replica_c
 		rv = drop_unlisted(r, u, cb, arg);
 	}
 	for (size_t i = 0; i < u->n_exits && rv == PC_OK; i++) {
-		exit_key(r, u->exits[i], cb, arg);
+		rv = exit_key(r, u->exits[i], cb, arg);
 	}
 	for (size_t i = 0; i < u->n_upserts && rv == PC_OK; i++) {
 		rv = upsert(r, u->upserts[i], keyframe, dt_ms, u->seq, cb, arg);
@@ -367,7 +445,8 @@ hold(pc_replica *r, const Pidcast__Update *u)
 
 	h->upserts += u->n_upserts;
 	h->exits += u->n_exits;
-	h->bytes += msg_bytes(u) + u->n_exits * sizeof(Pidcast__ProcessKey);
+	h->bytes +=
+	        msg_bytes(u) + u->n_exits * sizeof(Pidcast__ProcessKey); /* finals in msg_bytes */
 	if (h->upserts > r->max_procs || h->exits > r->max_procs || h->bytes > r->max_bytes) {
 		return PC_ETOOBIG;
 	}

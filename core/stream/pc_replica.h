@@ -36,7 +36,10 @@
 
 typedef enum pc_event { PC_EV_NEW, PC_EV_CHANGED, PC_EV_EXIT } pc_event;
 
-/* rec is valid during the call; for an exit it is the last known state. */
+/* rec is valid during the call; for an exit it is the last known state:
+ * the exit's final record applied, and rec->exit set when the agent saw
+ * the process end; mask is then what the final record changed. An exit of a process the table never
+ * held that carries a final record is reported as PC_EV_NEW with that record, then the exit. */
 typedef void (*pc_replica_cb)(void *arg, pc_event ev, const pc_proc *rec, pc_mask mask);
 
 /* Default limits of one replica (one host's table). */

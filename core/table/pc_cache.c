@@ -123,7 +123,25 @@ add_exit(pc_delta *d, const pc_proc *rec)
 	if (GROW(d->exits, d->n_exits, d->cap_exits) != PC_OK) {
 		return PC_ENOMEM;
 	}
-	d->exits[d->n_exits++] = (pc_key){ rec->pid, rec->create_time_ms };
+	d->exits[d->n_exits++] = (pc_key){ rec->pid, rec->create_time_ms, NULL, 0 };
+	return PC_OK;
+}
+
+/* An exit the probe saw: published with its final record. */
+static int
+probe_exit(pc_cache *c, const pc_proc *f, pc_delta *d)
+{
+	entry  *e    = pc_idmap_get(&c->map, f->pid);
+	bool    held = e != NULL && e->rec.create_time_ms == f->create_time_ms;
+	pc_mask mask = held ? PC_MASK_STATS | pc_proc_diff(&e->rec, f) : PC_MASK_ALL;
+
+	if (GROW(d->exits, d->n_exits, d->cap_exits) != PC_OK) {
+		return PC_ENOMEM;
+	}
+	d->exits[d->n_exits++] = (pc_key){ f->pid, f->create_time_ms, f, mask };
+	if (held) {
+		entry_free(pc_idmap_remove(&c->map, f->pid));
+	}
 	return PC_OK;
 }
 
@@ -202,6 +220,9 @@ pc_cache_update(pc_cache *c, const pc_snapshot *s, pc_delta *d)
 	d->n_upserts = 0;
 	d->n_exits   = 0;
 	c->tick++;
+	for (size_t i = 0; i < s->n_exits && rv == PC_OK; i++) {
+		rv = probe_exit(c, &s->exits[i], d);
+	}
 	for (size_t i = 0; i < s->n && rv == PC_OK; i++) {
 		rv = update_one(c, &s->procs[i], d);
 	}

@@ -4,7 +4,10 @@
  * pc_cache_update() compares a snapshot with the cache field by field and
  * returns what changed: new processes with every field, changed ones with
  * the mask of fields that changed, exited ones by key. The same PID with
- * another create time is an exit and a new process. The cache then holds
+ * another create time is an exit and a new process. The exits the probe
+ * saw (s->exits) come first, each with its final record: for a process
+ * the cache holds, every counter and any field that changed; for one it
+ * never published (born and gone between two snapshots), every field. The cache then holds
  * the snapshot's values (strings copied), except changes inside a
  * deadband, which are neither reported nor stored, so that small drifts
  * add up until they cross it. */
@@ -18,9 +21,14 @@
 #include "probe/pc_probe.h"
 #include "record/pc_proc.h"
 
+/* An exit: the key and, when the probe saw the process end, its final
+ * record (borrowed from the snapshot, with exit.known) and the fields of it
+ * to publish; final NULL: only the key is known. */
 typedef struct pc_key {
-	uint32_t pid;
-	uint64_t create_time_ms;
+	uint32_t       pid;
+	uint64_t       create_time_ms;
+	const pc_proc *final;
+	pc_mask        mask;
 } pc_key;
 
 typedef struct pc_upsert {

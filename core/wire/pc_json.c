@@ -70,5 +70,13 @@ pc_json_proc(pc_buf *b, const pc_proc *p, pc_mask mask)
 			break;
 		}
 	}
+	if (p->exit.known) {
+		if (p->exit.signal != 0) {
+			pc_buf_printf(b, ",\"exit_signal\":%" PRId32, p->exit.signal);
+		} else {
+			pc_buf_printf(b, ",\"exit_code\":%" PRId32, p->exit.code);
+		}
+		pc_buf_printf(b, ",\"exit_time_ms\":%" PRIu64, p->exit.time_ms);
+	}
 	pc_buf_add(b, "}", 1);
 }

@@ -85,27 +85,82 @@ add_proc(pc_encoder *e, const pc_proc *p, pc_mask mask)
 	e->proc_ptrs[e->msg.n_upserts++] = m;
 }
 
+/* An exit's status and final record (the message's storage is the
+ * procs array past the upserts, at *at). */
+static void
+add_final(pc_encoder *e, Pidcast__ProcessKey *k, const pc_key *x, size_t *at)
+{
+	Pidcast__Process *m    = &e->procs[(*at)++];
+	Pidcast__Process  init = PIDCAST__PROCESS__INIT;
+	const pc_exit    *s    = &x->final->exit;
+
+	*m = init;
+	pc_codec_proc_to_msg(x->final, x->mask, m);
+	k->final = m;
+	if (!s->known) {
+		return;
+	}
+	if (s->signal != 0) {
+		k->has_exit_signal = 1;
+		k->exit_signal     = s->signal;
+	} else {
+		k->has_exit_code = 1;
+		k->exit_code     = s->code;
+	}
+	k->has_exit_time_ms = 1;
+	k->exit_time_ms     = s->time_ms;
+}
+
+/* How many of d's exits carry a final record. */
+static size_t
+finals(const pc_delta *d)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; d != NULL && i < d->n_exits; i++) {
+		n += d->exits[i].final != NULL;
+	}
+	return n;
+}
+
+/* d's exits into e->msg (room reserved), their final records' messages in
+ * the procs array from e->msg.n_upserts on; with only_final, the exits
+ * that carry one. */
+static void
+add_exits(pc_encoder *e, const pc_delta *d, bool only_final)
+{
+	size_t at = e->msg.n_upserts, n = 0;
+
+	for (size_t i = 0; d != NULL && i < d->n_exits; i++) {
+		Pidcast__ProcessKey *k    = &e->keys[n];
+		Pidcast__ProcessKey  init = PIDCAST__PROCESS_KEY__INIT;
+		if (only_final && d->exits[i].final == NULL) {
+			continue;
+		}
+		*k                    = init;
+		k->has_pid            = 1;
+		k->pid                = d->exits[i].pid;
+		k->has_create_time_ms = 1;
+		k->create_time_ms     = d->exits[i].create_time_ms;
+		if (d->exits[i].final != NULL) {
+			add_final(e, k, &d->exits[i], &at);
+		}
+		e->key_ptrs[n++] = k;
+	}
+	e->msg.n_exits = n;
+}
+
 int
 pc_encoder_delta(pc_encoder *e, const pc_update_hdr *h, const pc_delta *d)
 {
-	if (reserve(e, d->n_upserts, d->n_exits) != PC_OK) {
+	if (reserve(e, d->n_upserts + finals(d), d->n_exits) != PC_OK) {
 		return PC_ENOMEM;
 	}
 	header(e, h, PIDCAST__UPDATE__KIND__DELTA);
 	for (size_t i = 0; i < d->n_upserts; i++) {
 		add_proc(e, d->upserts[i].rec, d->upserts[i].mask);
 	}
-	for (size_t i = 0; i < d->n_exits; i++) {
-		Pidcast__ProcessKey *k    = &e->keys[i];
-		Pidcast__ProcessKey  init = PIDCAST__PROCESS_KEY__INIT;
-		*k                        = init;
-		k->has_pid                = 1;
-		k->pid                    = d->exits[i].pid;
-		k->has_create_time_ms     = 1;
-		k->create_time_ms         = d->exits[i].create_time_ms;
-		e->key_ptrs[i]            = k;
-	}
-	e->msg.n_exits = d->n_exits;
+	add_exits(e, d, false);
 	return PC_OK;
 }
 
@@ -113,16 +168,24 @@ int
 pc_encoder_keyframe(pc_encoder *e, const pc_update_hdr *h, pc_next_fn next, const void *table,
                     size_t n)
 {
-	size_t         cur = 0;
+	return pc_encoder_keyframe_exits(e, h, next, table, n, NULL);
+}
+
+int
+pc_encoder_keyframe_exits(pc_encoder *e, const pc_update_hdr *h, pc_next_fn next, const void *table,
+                          size_t n, const pc_delta *d)
+{
+	size_t         cur = 0, nf = finals(d);
 	const pc_proc *p;
 
-	if (reserve(e, n, 0) != PC_OK) {
+	if (reserve(e, n + nf, nf) != PC_OK) {
 		return PC_ENOMEM;
 	}
 	header(e, h, PIDCAST__UPDATE__KIND__KEYFRAME);
 	while (e->msg.n_upserts < n && (p = next(table, &cur)) != NULL) {
 		add_proc(e, p, PC_MASK_ALL);
 	}
+	add_exits(e, d, true);
 	return PC_OK;
 }
 

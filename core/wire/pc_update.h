@@ -66,6 +66,11 @@ typedef const pc_proc *(*pc_next_fn)(const void *table, size_t *cursor);
 int pc_encoder_delta(pc_encoder *e, const pc_update_hdr *h, const pc_delta *d);
 int pc_encoder_keyframe(pc_encoder *e, const pc_update_hdr *h, pc_next_fn next, const void *table,
                         size_t n);
+/* A keyframe that also carries the exits of d that have a final record
+ * (status and record at the end: the keyframe's absence would say only
+ * that they are gone, and nothing of one it never listed). */
+int pc_encoder_keyframe_exits(pc_encoder *e, const pc_update_hdr *h, pc_next_fn next,
+                              const void *table, size_t n, const pc_delta *d);
 
 /* Frames e->msg into e->frame (topic, NUL, protobuf), whole. */
 int pc_encoder_frame(pc_encoder *e);

@@ -101,10 +101,10 @@ sim_tick(sim *s, unsigned churn)
 				             false };
 		}
 		/* A process exits and another starts in its slot. */
-		pc_proc *p                             = &s->procs[(size_t)nng_random() % s->n];
-		s->delta.exits[s->delta.n_exits++]     = (pc_key){ p->pid, p->create_time_ms };
-		p->pid                                 = p->pid + (uint32_t)s->n;
-		p->create_time_ms                      = h.time_ms;
+		pc_proc *p                         = &s->procs[(size_t)nng_random() % s->n];
+		s->delta.exits[s->delta.n_exits++] = (pc_key){ p->pid, p->create_time_ms, NULL, 0 };
+		p->pid                             = p->pid + (uint32_t)s->n;
+		p->create_time_ms                  = h.time_ms;
 		s->delta.upserts[s->delta.n_upserts++] = (pc_upsert){ p, PC_MASK_ALL, true };
 		rv                                     = pc_encoder_delta(&s->enc, &h, &s->delta);
 	}

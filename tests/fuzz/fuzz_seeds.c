@@ -140,7 +140,7 @@ main(int argc, char **argv)
 	ups[0]         = (pc_upsert){ &p[0], PC_BIT(PC_F_RSS_BYTES), false };
 	p[2].pid       = 99;
 	ups[1]         = (pc_upsert){ &p[2], PC_MASK_ALL, true };
-	ex[0]          = (pc_key){ 11, 1700000000001ULL };
+	ex[0]          = (pc_key){ 11, 1700000000001ULL, NULL, 0 };
 	d.upserts      = ups;
 	d.n_upserts    = 2;
 	d.exits        = ex;
@@ -150,7 +150,7 @@ main(int argc, char **argv)
 	put(argv[1], "delta", enc.frame.data, enc.frame.len);
 
 	h.seq = 3; /* PID 10 reused */
-	ex[0] = (pc_key){ 10, 1700000000000ULL };
+	ex[0] = (pc_key){ 10, 1700000000000ULL, NULL, 0 };
 	p[0].create_time_ms += 5000;
 	ups[0]      = (pc_upsert){ &p[0], PC_MASK_ALL, true };
 	d.n_upserts = 1;
@@ -168,6 +168,44 @@ main(int argc, char **argv)
 	pc_encoder_keyframe(&enc, &h, next, p, 3);
 	pc_encoder_frame(&enc);
 	put(argv[1], "bad-utf8", enc.frame.data, enc.frame.len);
+
+	/* Exits the probe saw end: one held (its final counters, exit 3), one
+	 * born and gone unseen (every field, SIGKILL), one by key only; in a
+	 * delta and in a keyframe. */
+	{
+		pc_key  fx[3];
+		pc_proc fin[2];
+		fin[0]             = p[0];
+		fin[0].cmdline     = "/usr/bin/worker --exec'd";
+		fin[0].cpu_user_us = 123456;
+		fin[0].exit        = (pc_exit){ true, 3, 0, 1700000005000ULL };
+		fin[1]             = p[2];
+		fin[1].pid         = 77;
+		fin[1].exit        = (pc_exit){ true, 0, 9, 1700000005001ULL };
+		fx[0]              = (pc_key){ fin[0].pid, fin[0].create_time_ms, &fin[0],
+			                       PC_MASK_STATS | PC_BIT(PC_F_CMDLINE) };
+		fx[1]              = (pc_key){ 77, fin[1].create_time_ms, &fin[1], PC_MASK_ALL };
+		fx[2]              = (pc_key){ 12, 1700000000002ULL, NULL, 0 };
+		h.seq              = 6;
+		d.n_upserts        = 0;
+		d.exits            = fx;
+		d.n_exits          = 3;
+		pc_encoder_delta(&enc, &h, &d);
+		pc_encoder_frame(&enc);
+		put(argv[1], "exits-final", enc.frame.data, enc.frame.len);
+		h.seq = 7;
+		pc_encoder_keyframe_exits(&enc, &h, next, p, 3, &d);
+		pc_encoder_frame(&enc);
+		put(argv[1], "keyframe-exits-final", enc.frame.data, enc.frame.len);
+		/* Hostile: a final record of another process than its key. */
+		h.seq     = 8;
+		fx[0].pid = 4242;
+		d.n_exits = 1;
+		pc_encoder_delta(&enc, &h, &d);
+		pc_encoder_frame(&enc);
+		put(argv[1], "exit-final-other-key", enc.frame.data, enc.frame.len);
+		d.exits = ex;
+	}
 
 	h.seq       = 4; /* the heartbeat */
 	d.n_upserts = d.n_exits = 0;

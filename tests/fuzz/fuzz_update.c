@@ -1,7 +1,8 @@
 /* fuzz_update.c: libFuzzer target for what a subscriber does with bytes off
  * the wire: parse a frame, apply it to a replica. Inputs share one replica,
  * so sequences of updates (gaps, keyframes, PID reuse, parts that never
- * complete) are explored too. The replica runs with small limits, and the
+ * complete, exits with a final record of a process held or never seen)
+ * are explored too. The replica runs with small limits, and the
  * target aborts if the table ever passes them: the bound must hold
  * whatever the sequence. Whatever the bytes, every string the replica
  * hands out (host, and each string of each record, in events and in the
