@@ -24,6 +24,7 @@
 #include "platform/pc_platform.h"
 #include "probe/pc_probe.h"
 #include "pc_spawn.h"
+#include "pc_testdir.h"
 
 #define ID(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c /* 64 hex */
 #define UID1  "1234abcd-5678-90ab-cdef-0123456789ab"
@@ -46,7 +47,7 @@ static const struct {
 };
 #define N_CG (sizeof(cg) / sizeof(cg[0]))
 
-static const char *child_path;
+static const char *child_path, *agent_path, *query_path;
 
 typedef struct fx {
 	char        mnt[256];  /* where the v2 hierarchy is mounted */
@@ -275,17 +276,87 @@ test_procfs(void **state)
 	check_backend(*state, "procfs", PC_PROBE_CONTEXT_EVERY);
 }
 
+/* pidcast-query list with filters, against a real agent; the PIDs it
+ * prints, space-separated, into out. */
+static int
+list(const char *rpc, const char *flag, const char *value, char *out, size_t cap)
+{
+	const char *argv[] = { query_path, "--rpc", rpc, "--json", "list", flag, value, NULL };
+	pc_child   *c      = pc_child_start(argv);
+	char        line[65536];
+	size_t      n = 0;
+
+	assert_non_null(c);
+	out[0] = '\0';
+	while (pc_child_read_line(c, line, sizeof(line)) == 0) {
+		unsigned pid;
+		if (sscanf(line, "{\"pid\":%u,", &pid) == 1) {
+			int w = snprintf(out + n, cap - n, "%u ", pid);
+			n += w > 0 && (size_t)w < cap - n ? (size_t)w : 0;
+		}
+	}
+	return pc_child_wait(c);
+}
+
+/* The filters of ListProcesses, end to end: each picks exactly the
+ * children in what it names. */
+static void
+test_query_filters(void **state)
+{
+	fx         *f = *state;
+	char        bound[512], pub[600], rpc[600], path[512], got[4096], want[4096], glob[300];
+	const char *argv[] = { agent_path, "--publish",    pub,   "--rpc", rpc, "--interval",
+		               "200ms",    "--bound-file", bound, NULL };
+	pc_child   *agent;
+	uint64_t    deadline;
+
+	assert_int_equal(pc_test_path(bound, sizeof(bound), "agent.bound"), 0);
+	assert_int_equal(pc_test_path(path, sizeof(path), "pub"), 0);
+	snprintf(pub, sizeof(pub), "ipc://%s", path);
+	assert_int_equal(pc_test_path(path, sizeof(path), "rpc"), 0);
+	snprintf(rpc, sizeof(rpc), "ipc://%s", path);
+	assert_non_null(agent = pc_child_start(argv));
+	assert_int_equal(pc_test_bound(bound, "rpc", rpc, sizeof(rpc), 10000), 0);
+	/* A short id finds the Docker child, once the agent has ticked. */
+	snprintf(want, sizeof(want), "%u ", f->pid[0]);
+	deadline = pc_clock_mono_us() + 10000000u;
+	do {
+		assert_int_equal(list(rpc, "--container", "a1a1a1a1a1a1", got, sizeof(got)) > 1, 0);
+	} while (strcmp(got, want) != 0 && pc_clock_mono_us() < deadline);
+	assert_string_equal(got, want);
+	/* The unit, exactly; the scope of containerd's child is its service. */
+	assert_int_equal(list(rpc, "--service", "pc-test.service", got, sizeof(got)), 0);
+	snprintf(want, sizeof(want), "%u ", f->pid[4]);
+	assert_string_equal(got, want);
+	assert_int_equal(list(rpc, "--service", cg[1].service, got, sizeof(got)), 0);
+	snprintf(want, sizeof(want), "%u ", f->pid[1]);
+	assert_string_equal(got, want);
+	/* Both pods' children, under our kubepods slice, in PID order. */
+	snprintf(glob, sizeof(glob), "*/%s/kubepods.slice/*", f->base);
+	assert_int_equal(list(rpc, "--cgroup", glob, got, sizeof(got)), 0);
+	snprintf(want, sizeof(want), "%u %u ", f->pid[1] < f->pid[2] ? f->pid[1] : f->pid[2],
+	         f->pid[1] < f->pid[2] ? f->pid[2] : f->pid[1]);
+	assert_string_equal(got, want);
+	/* No such container: nothing, and still success. */
+	assert_int_equal(list(rpc, "--container", "ffffffff", got, sizeof(got)), 0);
+	assert_string_equal(got, "");
+	pc_child_kill(agent);
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bpf),
 		cmocka_unit_test(test_procfs),
+		cmocka_unit_test(test_query_filters),
 	};
-	if (argc < 2) {
-		fprintf(stderr, "usage: test_context_linux PC_CHILD\n");
+	if (argc < 4) {
+		fprintf(stderr, "usage: test_context_linux PC_CHILD AGENT QUERY\n");
 		return 2;
 	}
 	child_path = argv[1];
+	agent_path = argv[2];
+	query_path = argv[3];
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
