@@ -24,7 +24,14 @@
 #define PC_AGG_DEFAULT_RPC     "tcp://127.0.0.1:7461"
 #define PC_AGG_DEFAULT_METRICS "http://127.0.0.1:9464/metrics"
 
-typedef enum pc_group_by { PC_GROUP_NAME, PC_GROUP_USER, PC_GROUP_EXE } pc_group_by;
+typedef enum pc_group_by {
+	PC_GROUP_NAME,
+	PC_GROUP_USER,
+	PC_GROUP_EXE,
+	PC_GROUP_CONTAINER,
+	PC_GROUP_SERVICE,
+	PC_GROUP_CGROUP
+} pc_group_by;
 
 typedef struct pc_agg_opts {
 	const char  *listen; /* agents dial in here; NULL: do not listen */
@@ -37,6 +44,7 @@ typedef struct pc_agg_opts {
 	uint32_t     down_after;         /* silent intervals before a host is down */
 	pc_group_by  group_by;
 	const char  *pid_include; /* glob of names with per-PID series; NULL: none */
+	size_t       top_pids;    /* per-PID series for a host's N busiest only; 0: no bound */
 	size_t       recv_max;
 	size_t       max_hosts;   /* 0: PC_AGG_MAX_HOSTS */
 	size_t       max_retired; /* retired groups a host keeps; 0: PC_AGG_MAX_RETIRED */

@@ -43,7 +43,9 @@ usage(FILE *out)
 	        "                     'listen', 'rpc' and 'metrics' line each (port 0 in a\n"
 	        "                     URL lets the OS pick a free port; this tells which)\n"
 	        "  --down-after N     a host silent for N of its intervals is down (default 3)\n"
-	        "  --group-by KEY     process groups in metrics: name, user or exe (default name)\n"
+	        "  --group-by KEY     process groups in metrics: name, user, exe, container,\n"
+	        "                     service or cgroup (default name); processes without\n"
+	        "                     the field are the group \"\"\n"
 	        "  --recv-max BYTES   largest update taken from an agent (default 67108864)\n"
 	        "  --max-hosts N      hosts tracked at most; updates of more are dropped\n"
 	        "                     (default %d)\n"
@@ -53,6 +55,9 @@ usage(FILE *out)
 	        "                     the group '" PC_AGG_OTHER_GROUP "' (default %d)\n"
 	        "  --pid-metrics GLOB per-PID series for processes whose name matches\n"
 	        "                     (default none: series grow with every PID)\n"
+	        "  --top-pids N       per-PID series for each host's N busiest processes\n"
+	        "                     only (CPU over the last update, then RSS), among\n"
+	        "                     those --pid-metrics names, or all without it\n"
 	        "  --ipc-mode MODE    permissions of ipc:// sockets, octal (default 600)\n"
 	        "  -h, --help         show this help and exit\n"
 	        "  -V, --version      print the version and exit\n"
@@ -88,6 +93,7 @@ main(int argc, char **argv)
 		OPT_DOWN,
 		OPT_GROUP,
 		OPT_PIDS,
+		OPT_TOP_PIDS,
 		OPT_RECV_MAX,
 		OPT_IPC_MODE,
 		OPT_MAX_HOSTS,
@@ -104,6 +110,7 @@ main(int argc, char **argv)
 		{ "down-after", required_argument, NULL, OPT_DOWN },
 		{ "group-by", required_argument, NULL, OPT_GROUP },
 		{ "pid-metrics", required_argument, NULL, OPT_PIDS },
+		{ "top-pids", required_argument, NULL, OPT_TOP_PIDS },
 		{ "recv-max", required_argument, NULL, OPT_RECV_MAX },
 		{ "ipc-mode", required_argument, NULL, OPT_IPC_MODE },
 		{ "max-hosts", required_argument, NULL, OPT_MAX_HOSTS },
@@ -168,9 +175,16 @@ main(int argc, char **argv)
 				o.group_by = PC_GROUP_USER;
 			} else if (strcmp(optarg, "exe") == 0) {
 				o.group_by = PC_GROUP_EXE;
+			} else if (strcmp(optarg, "container") == 0) {
+				o.group_by = PC_GROUP_CONTAINER;
+			} else if (strcmp(optarg, "service") == 0) {
+				o.group_by = PC_GROUP_SERVICE;
+			} else if (strcmp(optarg, "cgroup") == 0) {
+				o.group_by = PC_GROUP_CGROUP;
 			} else {
 				fprintf(stderr,
-				        "pidcast-aggregator: --group-by takes name, user or exe\n");
+				        "pidcast-aggregator: --group-by takes name, user, exe, "
+				        "container, service or cgroup\n");
 				return 2;
 			}
 			break;
@@ -232,6 +246,18 @@ main(int argc, char **argv)
 		case OPT_PIDS:
 			o.pid_include = optarg;
 			break;
+		case OPT_TOP_PIDS: {
+			uint64_t v;
+			if (pc_parse_u64(optarg, &v) != 0 || v == 0 || v > 100000) {
+				fprintf(stderr,
+				        "pidcast-aggregator: invalid --top-pids '%s' (1 to "
+				        "100000)\n",
+				        optarg);
+				return 2;
+			}
+			o.top_pids = (size_t)v;
+			break;
+		}
 		case OPT_BOUND_FILE:
 			bound_file = optarg;
 			break;

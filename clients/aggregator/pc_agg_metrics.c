@@ -12,8 +12,9 @@
 /* A per-PID series' values, copied. */
 typedef struct pidrow {
 	uint32_t pid;
-	char    *name;
+	char    *name, *container_id, *service; /* the last two NULL when it has none */
 	uint64_t cpu_us, rss;
+	double   cpu_pct; /* over the last update: what --top-pids ranks by */
 } pidrow;
 
 /* What the page shows of one host, copied under the lock and formatted
@@ -56,7 +57,12 @@ by_name(const void *a, const void *b)
 static const char *
 group_of(pc_group_by by, const pc_proc *p)
 {
-	const char *g = by == PC_GROUP_USER ? p->user : by == PC_GROUP_EXE ? p->exe : p->name;
+	const char *g = by == PC_GROUP_USER        ? p->user
+	                : by == PC_GROUP_EXE       ? p->exe
+	                : by == PC_GROUP_CONTAINER ? p->container_id
+	                : by == PC_GROUP_SERVICE   ? p->service
+	                : by == PC_GROUP_CGROUP    ? p->cgroup
+	                                           : p->name;
 
 	return g != NULL ? g : "";
 }
@@ -167,18 +173,60 @@ add_retired(pc_groups *to, const char *name, const pc_gtot *t)
 	return PC_OK;
 }
 
-/* The per-PID series of the processes whose name pid_include matches. */
+static void
+pidrow_free(pidrow *r)
+{
+	free(r->name);
+	free(r->container_id);
+	free(r->service);
+}
+
+/* a ranks before b: busier by CPU, then by RSS. */
+static bool
+busier(const pidrow *a, const pidrow *b)
+{
+	return a->cpu_pct != b->cpu_pct ? a->cpu_pct > b->cpu_pct : a->rss > b->rss;
+}
+
+static bool
+dup_or_null(char **dst, const char *s)
+{
+	return s == NULL || (*dst = pc_strdup(s)) != NULL;
+}
+
+/* The per-PID series of the processes whose name pid_include matches (all
+ * with --top-pids alone); with --top-pids N, only the N busiest, kept in
+ * rank order as the table is passed, so that the copy is bounded by N. */
 static int
 copy_pids(const pc_agg *g, const pc_agg_host *h, hostsnap *hs)
 {
-	size_t         cur = 0, cap = 0;
+	size_t         cur = 0, cap = 0, top = g->opts.top_pids;
 	const pc_proc *p;
 
-	while (g->opts.pid_include != NULL && (p = pc_replica_next(h->rep, &cur)) != NULL) {
-		if (p->name == NULL || !pc_glob(g->opts.pid_include, p->name)) {
+	if (g->opts.pid_include == NULL && top == 0) {
+		return PC_OK;
+	}
+	while ((p = pc_replica_next(h->rep, &cur)) != NULL) {
+		pidrow r = { p->pid,       NULL, NULL, NULL, p->cpu_user_us + p->cpu_system_us,
+			     p->rss_bytes, 0 };
+		double io;
+		size_t at;
+
+		if (g->opts.pid_include != NULL &&
+		    (p->name == NULL || !pc_glob(g->opts.pid_include, p->name))) {
 			continue;
 		}
-		if (hs->n_pids == cap) {
+		pc_replica_rates(h->rep, p, &r.cpu_pct, &io);
+		at = hs->n_pids;
+		if (top > 0) {
+			while (at > 0 && busier(&r, &hs->pids[at - 1])) {
+				at--;
+			}
+			if (at >= top) {
+				continue; /* not among the busiest */
+			}
+		}
+		if (hs->n_pids == cap && (top == 0 || hs->n_pids < top)) {
 			pidrow *grown =
 			        realloc(hs->pids, (cap = cap ? cap * 2 : 16) * sizeof(*grown));
 			if (grown == NULL) {
@@ -186,9 +234,15 @@ copy_pids(const pc_agg *g, const pc_agg_host *h, hostsnap *hs)
 			}
 			hs->pids = grown;
 		}
-		hs->pids[hs->n_pids] = (pidrow){ p->pid, pc_strdup(p->name),
-			                         p->cpu_user_us + p->cpu_system_us, p->rss_bytes };
-		if (hs->pids[hs->n_pids++].name == NULL) {
+		if (top > 0 && hs->n_pids == top) {
+			pidrow_free(&hs->pids[--hs->n_pids]); /* the least busy goes */
+		}
+		memmove(&hs->pids[at + 1], &hs->pids[at], (hs->n_pids - at) * sizeof(*hs->pids));
+		hs->n_pids++;
+		hs->pids[at] = r;
+		if (!dup_or_null(&hs->pids[at].name, p->name != NULL ? p->name : "") ||
+		    !dup_or_null(&hs->pids[at].container_id, p->container_id) ||
+		    !dup_or_null(&hs->pids[at].service, p->service)) {
 			return PC_ENOMEM;
 		}
 	}
@@ -271,6 +325,14 @@ pid_series(pc_buf *b, int m, const hostsnap *hs)
 		label(b, hs->host);
 		pc_buf_printf(b, ",pid=\"%u\",name=", r->pid);
 		label(b, r->name);
+		if (r->container_id != NULL) {
+			pc_buf_str(b, ",container_id=");
+			label(b, r->container_id);
+		}
+		if (r->service != NULL) {
+			pc_buf_str(b, ",service=");
+			label(b, r->service);
+		}
 		if (m == P_CPU) {
 			pc_buf_printf(b, "} %.6f\n", (double)r->cpu_us / 1e6);
 		} else {
@@ -344,7 +406,7 @@ free_snaps(hostsnap *hs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		for (size_t k = 0; k < hs[i].n_pids; k++) {
-			free(hs[i].pids[k].name);
+			pidrow_free(&hs[i].pids[k]);
 		}
 		free(hs[i].pids);
 		free(hs[i].sorted);

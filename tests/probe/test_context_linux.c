@@ -47,7 +47,7 @@ static const struct {
 };
 #define N_CG (sizeof(cg) / sizeof(cg[0]))
 
-static const char *child_path, *agent_path, *query_path;
+static const char *child_path, *agent_path, *query_path, *agg_path;
 
 typedef struct fx {
 	char        mnt[256];  /* where the v2 hierarchy is mounted */
@@ -343,6 +343,106 @@ test_query_filters(void **state)
 	pc_child_kill(agent);
 }
 
+/* The metrics page (curl) into page, NUL-terminated. */
+static void
+http_get(const char *url, char *page, size_t cap)
+{
+	char   cmd[700];
+	FILE  *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "curl -sf --max-time 5 '%s'", url);
+	assert_non_null(p = popen(cmd, "r"));
+	n       = fread(page, 1, cap - 1, p);
+	page[n] = '\0';
+	pclose(p);
+}
+
+static size_t
+count(const char *s, const char *needle)
+{
+	size_t n = 0;
+
+	for (; (s = strstr(s, needle)) != NULL; s += strlen(needle)) {
+		n++;
+	}
+	return n;
+}
+
+/* The aggregator groups by service and, with --top-pids 1 among the test's
+ * children (--pid-metrics), keeps the per-PID series of the busiest only:
+ * the child that spins, labelled with its container. */
+static void
+test_aggregator_groups(void **state)
+{
+	fx         *f = *state;
+	char        abound[512], bound[512], path[512], listen[600], arpc[600], pub[600], rpc[600];
+	char        metrics[600], want[300], reply[64];
+	static char page[1 << 20];
+	const char *aargv[] = { agg_path,
+		                "--listen",
+		                listen,
+		                "--rpc",
+		                arpc,
+		                "--metrics",
+		                "http://127.0.0.1:0/metrics",
+		                "--group-by",
+		                "service",
+		                "--pid-metrics",
+		                "pc_child",
+		                "--top-pids",
+		                "1",
+		                "--bound-file",
+		                abound,
+		                NULL };
+	const char *argv[]  = { agent_path,   "--publish",    pub,      "--rpc",   rpc,
+		                "--interval", "200ms",        "--host", "ctxhost", "--aggregator",
+		                listen,       "--bound-file", bound,    NULL };
+	pc_child   *agg, *agent;
+	uint64_t    deadline;
+
+	assert_int_equal(pc_test_path(abound, sizeof(abound), NULL), 0);
+	assert_int_equal(pc_test_path(bound, sizeof(bound), NULL), 0);
+	assert_int_equal(pc_test_path(path, sizeof(path), NULL), 0);
+	snprintf(listen, sizeof(listen), "ipc://%s", path);
+	assert_int_equal(pc_test_path(path, sizeof(path), NULL), 0);
+	snprintf(arpc, sizeof(arpc), "ipc://%s", path);
+	assert_int_equal(pc_test_path(path, sizeof(path), NULL), 0);
+	snprintf(pub, sizeof(pub), "ipc://%s", path);
+	assert_int_equal(pc_test_path(path, sizeof(path), NULL), 0);
+	snprintf(rpc, sizeof(rpc), "ipc://%s", path);
+	assert_non_null(agg = pc_child_start(aargv));
+	assert_int_equal(pc_test_bound(abound, "metrics", metrics, sizeof(metrics), 10000), 0);
+	assert_non_null(agent = pc_child_start(argv));
+	assert_int_equal(pc_test_bound(bound, "rpc", rpc, sizeof(rpc), 10000), 0);
+	/* The Docker child spins for 8 s; the others wait. */
+	assert_int_equal(pc_child_send(f->child[0], "spin 8000"), 0);
+	snprintf(want, sizeof(want),
+	         "pidcast_process_cpu_seconds_total{host=\"ctxhost\",pid=\"%u\",name=\"pc_child\","
+	         "container_id=\"%s\",service=\"%s\"}",
+	         f->pid[0], cg[0].id, cg[0].service);
+	deadline = pc_clock_mono_us() + 7000000u;
+	do {
+		http_get(metrics, page, sizeof(page));
+	} while (strstr(page, want) == NULL && pc_clock_mono_us() < deadline);
+	if (strstr(page, want) == NULL) {
+		fail_msg("no %s on the page:\n%.2000s", want, page);
+	}
+	/* One process's series, not five. */
+	assert_int_equal(count(page, "pidcast_process_cpu_seconds_total{host=\"ctxhost\""), 1);
+	assert_int_equal(count(page, "pidcast_process_rss_bytes{host=\"ctxhost\""), 1);
+	/* The groups are the units and scopes. */
+	assert_non_null(strstr(
+	        page, "pidcast_group_processes{host=\"ctxhost\",group=\"pc-test.service\"} 1"));
+	snprintf(want, sizeof(want), "pidcast_group_processes{host=\"ctxhost\",group=\"%s\"} 1",
+	         cg[1].service);
+	assert_non_null(strstr(page, want));
+	assert_int_equal(pc_child_read_line(f->child[0], reply, sizeof(reply)), 0);
+	assert_string_equal(reply, "ok");
+	pc_child_kill(agent);
+	pc_child_kill(agg);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -350,11 +450,13 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_bpf),
 		cmocka_unit_test(test_procfs),
 		cmocka_unit_test(test_query_filters),
+		cmocka_unit_test(test_aggregator_groups),
 	};
-	if (argc < 4) {
-		fprintf(stderr, "usage: test_context_linux PC_CHILD AGENT QUERY\n");
+	if (argc < 5) {
+		fprintf(stderr, "usage: test_context_linux PC_CHILD AGENT QUERY AGGREGATOR\n");
 		return 2;
 	}
+	agg_path   = argv[4];
 	child_path = argv[1];
 	agent_path = argv[2];
 	query_path = argv[3];
