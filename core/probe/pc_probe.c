@@ -1,11 +1,20 @@
 /* pc_probe.c: backend selection, dispatch and the snapshot array. */
 #include "probe/pc_probe.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/pc_err.h"
+
+uint64_t
+pc_probe_text_id(void)
+{
+	static atomic_uint_fast64_t next;
+
+	return (uint64_t)atomic_fetch_add(&next, 1) + 1;
+}
 
 /* Appends a zeroed record to the array a of n, grown by doubling. */
 static pc_proc *

@@ -94,6 +94,11 @@ void pc_probe_set_cmdline_max(pc_probe *p, size_t max);
  * the cgroup's id every tick and reads the path only when it changes. */
 #define PC_PROBE_CONTEXT_EVERY 8
 
+/* A new text_id (pc_proc.h) for a record's text, unique in the process:
+ * a backend takes one when it reads a process's text and whenever it
+ * changes it. */
+uint64_t pc_probe_text_id(void);
+
 /* The backends built for this OS, NULL-terminated; the first is the default. */
 extern const pc_probe_ops *const pc_probe_backends[];
 

@@ -60,6 +60,7 @@ typedef struct bent {
 	uint64_t    cgroup_id; /* of ctx, read when the iterator's differs */
 	bool        ctx_read;  /* ctx holds what cgroup_id names */
 	pc_context  ctx;
+	uint64_t    text_id; /* of exe, cmdline, user and ctx (pc_proc.h) */
 	/* This scan's sums over the process's threads. */
 	uint64_t utime_ns, stime_ns, runtime_ns, faults;
 	uint64_t rchar, wchar, syscr, syscw;
@@ -187,6 +188,9 @@ read_context(bpfp *p, bent *e, uint64_t cgroup_id)
 	    PC_OK) {
 		e->cgroup_id = cgroup_id;
 		e->ctx_read  = true;
+		if (changed) {
+			e->text_id = pc_probe_text_id();
+		}
 	}
 }
 
@@ -210,6 +214,7 @@ bent_new(bpfp *p, const struct pc_bpf_task *r, uint64_t create_time_ms)
 		/* Gone already, or refused: listed with what the kernel gave. */
 		e->static_partial = true;
 	}
+	e->text_id = pc_probe_text_id();
 	return e;
 }
 
@@ -306,7 +311,11 @@ take_leader(bpfp *p, const struct pc_bpf_task *r)
 	} else if (fresh || (p->scan + r->tgid) % PC_PROBE_STATUS_EVERY == 0) {
 		kernel_name(p, e, r);
 	}
-	e->user  = pc_procfs_user(&p->users, r->uid);
+	const char *user = pc_procfs_user(&p->users, r->uid);
+	if (user != e->user) { /* one string a uid: a new pointer is a new name */
+		e->user    = user;
+		e->text_id = pc_probe_text_id();
+	}
 	e->state = PC_BPF_STATES[r->state < sizeof(PC_BPF_STATES) - 1 ? r->state : 0];
 	read_context(p, e, r->cgroup_id);
 	e->seen = e->kept = p->scan;
@@ -397,6 +406,7 @@ fill(bpfp *p, bent *e, bool stats, pc_proc *out)
 	out->container_id   = e->ctx.container_id;
 	out->pod_uid        = e->ctx.pod_uid;
 	out->service        = e->ctx.service;
+	out->text_id        = e->text_id;
 	if (!stats) {
 		return;
 	}
@@ -548,6 +558,7 @@ on_born(bpfp *p, const struct pc_bpf_fork *f)
 			e->ctx_read  = true;
 		}
 	}
+	e->text_id = pc_probe_text_id();
 	return PC_OK;
 }
 
@@ -596,6 +607,7 @@ on_image(bpfp *p, const struct pc_bpf_exec *x)
 		e->exe = exe;
 	}
 	e->static_partial = exe == NULL || cut;
+	e->text_id        = pc_probe_text_id();
 	return PC_OK;
 }
 

@@ -58,6 +58,7 @@ typedef struct pent {
 	char       *cmdline;
 	const char *user;    /* owned by the uid cache */
 	pc_context  ctx;     /* from its cgroup */
+	uint64_t    text_id; /* of exe, cmdline, user and ctx (pc_proc.h) */
 	uint64_t    hwm_kb;  /* VmHWM at the last status read */
 	uint64_t    swap_kb; /* VmSwap at the last status read */
 	bool        static_partial;
@@ -272,7 +273,11 @@ read_status(procfs *p, pent *e)
 	}
 	fields_u64(p->buf, keys, v, 3);
 	if (strstr(p->buf, "Uid:") != NULL) {
-		e->user = pc_procfs_user(&p->users, (uint32_t)v[0]);
+		const char *user = pc_procfs_user(&p->users, (uint32_t)v[0]);
+		if (user != e->user) { /* one string a uid: a new pointer is a new name */
+			e->user    = user;
+			e->text_id = pc_probe_text_id();
+		}
 	}
 	e->hwm_kb  = v[1];
 	e->swap_kb = v[2];
@@ -301,7 +306,11 @@ read_context(procfs *p, pent *e)
 {
 	bool changed;
 
-	(void)pc_procfs_context(p->proc_fd, e->pid, p->buf, sizeof(p->buf), &e->ctx, &changed);
+	if (pc_procfs_context(p->proc_fd, e->pid, p->buf, sizeof(p->buf), &e->ctx, &changed) ==
+	            PC_OK &&
+	    changed) {
+		e->text_id = pc_probe_text_id();
+	}
 }
 
 /* A process seen for the first time: its stat gives the identity, and what
@@ -342,6 +351,7 @@ pent_new(procfs *p, uint32_t pid, stat_fields *sf, int *err)
 	if (e->user == NULL || e->cmdline == NULL) {
 		e->static_partial = true;
 	}
+	e->text_id = pc_probe_text_id();
 	read_context(p, e);
 	return e;
 }
@@ -363,6 +373,7 @@ fill_static(const pent *e, const stat_fields *sf, pc_proc *r)
 	r->container_id   = e->ctx.container_id;
 	r->pod_uid        = e->ctx.pod_uid;
 	r->service        = e->ctx.service;
+	r->text_id        = e->text_id;
 }
 
 /* Before Linux 6.2, /proc/PID/fd has no size: count its entries. */

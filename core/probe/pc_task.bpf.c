@@ -113,6 +113,21 @@ open_fds(struct task_struct *t)
 	return c.n;
 }
 
+/* The kernfs id of the task's cgroup on the default hierarchy: plain
+ * loads through RCU-protected BTF pointers (the iterator runs under RCU),
+ * each checked, not four probe-read calls. */
+static __always_inline __u64
+cgroup_id(struct task_struct *t)
+{
+	struct css_set *cs = t->cgroups;
+	struct cgroup  *cg;
+
+	if (cs == NULL || (cg = cs->dfl_cgrp) == NULL || cg->kn == NULL) {
+		return 0;
+	}
+	return cg->kn->id;
+}
+
 /* A process's own figures on its leader's record: the signal struct's
  * totals, fds, comm, uid and the memory of mm (the leader's own, or at
  * exit the last thread's, the leader's being gone if it died first). */
@@ -137,7 +152,7 @@ fill_process(struct pc_bpf_task *r, struct task_struct *t, struct task_struct *f
 	r->prev_utime_ns  = sig->prev_cputime.utime;
 	r->prev_stime_ns  = sig->prev_cputime.stime;
 	r->fds            = open_fds(files_of);
-	r->cgroup_id      = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+	r->cgroup_id      = cgroup_id(t);
 	__builtin_memcpy(r->comm, t->comm, sizeof(r->comm));
 	if (mm != NULL) {
 		r->rss_file    = mm_counter(mm, MM_FILEPAGES);

@@ -132,8 +132,13 @@ pc_proc_diff(const pc_proc *a, const pc_proc *b)
 {
 	pc_mask m = 0;
 
+	pc_mask skip = a->text_id != 0 && a->text_id == b->text_id ? PC_MASK_TEXT : 0;
+
 	for (int f = 0; f < PC_F_COUNT; f++) {
 		bool same = true;
+		if (skip & PC_BIT(f)) {
+			continue;
+		}
 		switch (pc_fields[f].type) {
 		case PC_T_U32:
 			same = *CAT(a, f, uint32_t) == *CAT(b, f, uint32_t);

@@ -50,6 +50,10 @@ typedef uint32_t pc_mask;
 	(PC_BIT(PC_F_CGROUP) | PC_BIT(PC_F_CONTAINER_ID) | PC_BIT(PC_F_POD_UID) | \
 	 PC_BIT(PC_F_SERVICE))
 
+/* The text a probe reads rarely, which pc_proc_diff() skips when both
+ * records carry the same text_id. */
+#define PC_MASK_TEXT (PC_BIT(PC_F_EXE) | PC_BIT(PC_F_CMDLINE) | PC_BIT(PC_F_USER) | PC_MASK_CONTEXT)
+
 /* The fields that a probe's stats_for_pids reads: every number that
  * changes (its records carry no strings). */
 #define PC_MASK_STATS                                                                        \
@@ -111,6 +115,11 @@ typedef struct pc_proc {
 	char    *pod_uid;
 	char    *service;
 	pc_exit  exit; /* set only on a record of a process that ended */
+	/* Not a field: a probe's mark of the PC_MASK_TEXT strings it gave,
+	 * new (pc_probe_text_id()) whenever they may have changed, so that
+	 * the cache compares a number a tick, not a command line; 0 when
+	 * unknown (then the strings are compared). */
+	uint64_t text_id;
 } pc_proc;
 
 /* The state letter c as a string that lives forever ("R"), for a probe's
@@ -131,7 +140,8 @@ int pc_proc_set_str(pc_proc *p, pc_field f, const char *s);
  * and the exit status are copied too. On PC_ENOMEM dst keeps its old value for the failed field. */
 int pc_proc_assign(pc_proc *dst, const pc_proc *src, pc_mask mask);
 
-/* The fields whose values differ; the key is not compared. */
+/* The fields whose values differ; the key is not compared, nor the
+ * PC_MASK_TEXT strings of two records with the same nonzero text_id. */
 pc_mask pc_proc_diff(const pc_proc *a, const pc_proc *b);
 
 #endif

@@ -168,7 +168,8 @@ insert(pc_cache *c, const pc_proc *p, pc_delta *d)
 		}
 		return PC_ENOMEM;
 	}
-	e->tick = c->tick;
+	e->rec.text_id = p->text_id;
+	e->tick        = c->tick;
 	if (add_upsert(d, &e->rec, PC_MASK_ALL, true) != PC_OK) {
 		/* Forget it, so that the next update reports it as new. */
 		pc_idmap_remove(&c->map, p->pid);
@@ -205,8 +206,11 @@ update_one(pc_cache *c, const pc_proc *p, pc_delta *d)
 		return PC_ENOMEM;
 	}
 	/* A failed string copy leaves that field old; it shows up again next
-	 * tick, which is the promise of pc_cache_update(). */
-	return pc_proc_assign(&e->rec, p, mask);
+	 * tick, which is the promise of pc_cache_update(): so the text is
+	 * then compared again. */
+	int rv         = pc_proc_assign(&e->rec, p, mask);
+	e->rec.text_id = rv == PC_OK ? p->text_id : 0;
+	return rv;
 }
 
 int

@@ -138,6 +138,41 @@ test_changed_fields_only(void **state)
 	assert_int_equal(pc_proc_diff(pc_cache_get(f->cache, 11), p), 0);
 }
 
+/* A probe's text_id stands for its text: the same id, and the strings are
+ * not compared (the cache's copy is taken as current); a new id, or none,
+ * and they are. */
+static void
+test_text_id(void **state)
+{
+	fx      *f = *state;
+	pc_proc *p;
+
+	pc_fake_add(f->fake, 10, 1000);
+	p          = pc_fake_find(f->fake, 10);
+	p->text_id = 7;
+	tick(f);
+	/* Changed text under the same id: a probe promises this never
+	 * happens, and the cache trusts it (no string compared). */
+	pc_proc_set_str(p, PC_F_CMDLINE, "changed --without-a-new-id");
+	pc_proc_set_str(p, PC_F_CGROUP, "/moved");
+	pc_proc_set_str(p, PC_F_NAME, "renamed"); /* not text: compared */
+	tick(f);
+	assert_int_equal(f->delta.n_upserts, 1);
+	assert_int_equal(upsert_of(f, 10)->mask, PC_BIT(PC_F_NAME));
+	/* A new id: the text is compared, and its change sent. */
+	p->text_id = 8;
+	tick(f);
+	assert_int_equal(upsert_of(f, 10)->mask, PC_BIT(PC_F_CMDLINE) | PC_BIT(PC_F_CGROUP));
+	assert_string_equal(upsert_of(f, 10)->rec->cgroup, "/moved");
+	/* No id: compared every tick. */
+	p->text_id = 0;
+	pc_proc_set_str(p, PC_F_USER, "nobody");
+	tick(f);
+	assert_int_equal(upsert_of(f, 10)->mask, PC_BIT(PC_F_USER));
+	tick(f);
+	assert_int_equal(f->delta.n_upserts, 0);
+}
+
 static void
 test_exit_carries_the_key(void **state)
 {
@@ -376,6 +411,7 @@ main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_unchanged_tick_is_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changed_fields_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_carries_the_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pid_reuse_is_exit_plus_new, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_record, setup, teardown),
