@@ -10,9 +10,13 @@
 # cut at the right edge, as many rows as fit, the keys on the last line);
 # each sort key's order; a typed filter (by name, and by command line in
 # another case); kernel threads hidden and shown with k; q exits with 0.
-# usage: sub_screen.sh AGENT SUB CHILD
+# usage: sub_screen.sh AGENT SUB CHILD [WRAPPER...]
+# WRAPPER runs pidcast-sub (valgrind and its options, for the valgrind
+# variant); its non-zero exit fails the q check.
 set -u
-agent=$1 sub=$2 child=$3
+agent=$(realpath "$1") sub=$(realpath "$2") child=$(realpath "$3")
+shift 3
+wrap=("$@")
 command -v tmux >/dev/null || { echo "FAIL: tmux is missing (scripts/deps.sh installs it)"; exit 1; }
 . "$(dirname "$0")/../common/pc_test.sh" # $tmp, $pids, fail, pc_bound
 
@@ -65,7 +69,7 @@ EOF
 tm() { tmux -S "$tmp/tmux.sock" -f "$tmp/tmux.conf" "$@"; }
 W=200 H=50
 tm new-session -d -s t -x $W -y $H \
-	"exec $(printf '%q ' "$sub" "$pub" --rpc "$rpc") 2>$(printf '%q' "$tmp/sub.err")" ||
+	"exec $(printf '%q ' "${wrap[@]}" "$sub" "$pub" --rpc "$rpc") 2>$(printf '%q' "$tmp/sub.err")" ||
 	fail "tmux did not start"
 pids+=($(tm display-message -p -t t '#{pid}'))
 subpid=$(tm display-message -p -t t '#{pane_pid}')
@@ -186,14 +190,16 @@ fi
 key k
 check "k again hides them" 'line[1] ~ /kernel threads hidden$/'
 
+# tmux may see the terminal closed (pane_dead) before it has reaped the
+# process: the status or the signal is known only after that.
 key q
 end=$((SECONDS + 30))
-until [ "$(tm display-message -p -t t '#{pane_dead}')" = 1 ]; do
+while status=$(tm display-message -p -t t '#{pane_dead_status}/#{pane_dead_signal}') &&
+	[ "$status" = / ]; do
 	[ $SECONDS -lt $end ] || fail "pidcast-sub did not exit on q"
 	sleep 0.05
 done
-status=$(tm display-message -p -t t '#{pane_dead_status}')
-[ "$status" = 0 ] || { cat "$tmp/sub.err"; fail "pidcast-sub exited with '$status' on q"; }
+[ "$status" = 0/ ] || { cat "$tmp/sub.err"; fail "pidcast-sub ended with status/signal '$status' on q"; }
 echo "ok: q exits with 0"
 [ ! -s "$tmp/sub.err" ] || { cat "$tmp/sub.err"; fail "pidcast-sub wrote to stderr"; }
 tm kill-server
