@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "base/pc_buf.h"
 #include "base/pc_err.h"
@@ -21,21 +22,51 @@
 #define W_THR 4
 #define W_IO  6
 
-/* s made safe for the terminal (pc_term.h), at most max characters, in b;
- * returns the characters. A wide character (two columns) counts as one:
- * curses clips a line that comes out longer at the window's edge. */
+/* Cuts the text in b, at a character, to at most room columns: a wide
+ * character (CJK) takes two, and text that goes past the window's edge
+ * would wrap onto the next line. Returns the columns. A byte that is no
+ * character in this locale counts as one. */
+static size_t
+fit(pc_buf *b, size_t room)
+{
+	mbstate_t st = { 0 };
+	size_t    at = 0, cols = 0;
+
+	while (at < b->len) {
+		wchar_t wc;
+		size_t  k = mbrtowc(&wc, b->data + at, b->len - at, &st);
+		int     w = 1;
+		if (k == 0 || k > b->len - at) {
+			k = 1;
+			memset(&st, 0, sizeof(st));
+		} else if ((w = wcwidth(wc)) < 0) {
+			w = 1;
+		}
+		if (cols + (size_t)w > room) {
+			break;
+		}
+		cols += (size_t)w;
+		at += k;
+	}
+	b->len = at;
+	if (b->data != NULL) {
+		b->data[at] = '\0';
+	}
+	return cols;
+}
+
+/* s made safe for the terminal (pc_term.h) in b, in at most max columns;
+ * returns the columns. */
 static size_t
 safe(pc_buf *b, const char *s, size_t max)
 {
-	size_t n;
-
 	pc_buf_reset(b);
-	n = pc_term_str(b, s, max);
-	return b->err == PC_OK && b->len > 0 ? n : 0;
+	pc_term_str(b, s, max); /* at most max characters: a first cut */
+	return b->err == PC_OK && b->len > 0 ? fit(b, max) : 0;
 }
 
-/* One cell at (y, *x): s in width characters, clipped at the window's
- * right edge, then a space; *x moves past both. */
+/* One cell at (y, *x): s in width columns, clipped at the window's right
+ * edge, then a space; *x moves past both. */
 static void
 cell(pc_buf *b, int y, int *x, const char *s, size_t width, bool right)
 {
