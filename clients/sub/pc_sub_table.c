@@ -7,9 +7,9 @@
 #include "base/pc_err.h"
 
 /* The optional columns, in the order shown. A context field of the
- * record is one line here: { "SERVICE", 24, PC_F_SERVICE }. */
+ * record is one line here: { "SERVICE", 24, PC_F_SERVICE, true }. */
 const pc_col pc_cols[] = {
-	{ "HOST", 16, PC_COL_HOST },
+	{ "HOST", 16, PC_COL_HOST, true },
 };
 const size_t pc_ncols = sizeof(pc_cols) / sizeof(pc_cols[0]);
 _Static_assert(sizeof(pc_cols) / sizeof(pc_cols[0]) <= PC_COLS_MAX, "one bit a column");
@@ -67,7 +67,7 @@ matches(const pc_row *r, const char *filter)
 		return true;
 	}
 	for (size_t i = 0; i < pc_ncols; i++) {
-		if (pc_has_text(pc_col_value(&pc_cols[i], r), filter)) {
+		if (pc_cols[i].filter && pc_has_text(pc_col_value(&pc_cols[i], r), filter)) {
 			return true;
 		}
 	}

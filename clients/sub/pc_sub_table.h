@@ -48,8 +48,9 @@ typedef struct pc_row {
 #define PC_COL_HOST (-1)
 typedef struct pc_col {
 	const char *header;
-	size_t      width; /* the most it takes, in characters */
+	size_t      width; /* the most it takes, in columns */
 	int         source;
+	bool        filter; /* the typed filter looks at it */
 } pc_col;
 
 #define PC_COLS_MAX 32 /* pc_table.cols has a bit for each */
