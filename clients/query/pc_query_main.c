@@ -50,6 +50,9 @@ usage(FILE *out)
 	        "    --name GLOB        name matches a shell glob, e.g. 'python*'\n"
 	        "    --user U           user name is exactly U\n"
 	        "    --ppid P           children of process P\n"
+	        "    --container ID     in the container whose id starts with ID\n"
+	        "    --service NAME     in the service (systemd unit, Windows service) NAME\n"
+	        "    --cgroup GLOB      cgroup path matches a shell glob, e.g. '/system.slice/*'\n"
 	        "  snapshot           the agent's whole table; host, instance and seq on stderr\n"
 	        "  top N              the N busiest processes (N from 1)\n"
 	        "  hosts              the hosts an aggregator follows: up, synced, processes\n"
@@ -308,6 +311,9 @@ main(int argc, char **argv)
 		OPT_NAME,
 		OPT_USER,
 		OPT_PPID,
+		OPT_CONTAINER,
+		OPT_SERVICE,
+		OPT_CGROUP,
 		OPT_BY
 	};
 	static const struct option opts[] = {
@@ -319,6 +325,9 @@ main(int argc, char **argv)
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "ppid", required_argument, NULL, OPT_PPID },
+		{ "container", required_argument, NULL, OPT_CONTAINER },
+		{ "service", required_argument, NULL, OPT_SERVICE },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
 		{ "by", required_argument, NULL, OPT_BY },
 		PC_TLS_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
@@ -367,6 +376,18 @@ main(int argc, char **argv)
 			filter.user = optarg;
 			listf       = true;
 			break;
+		case OPT_CONTAINER:
+			filter.container = optarg;
+			listf            = true;
+			break;
+		case OPT_SERVICE:
+			filter.service = optarg;
+			listf          = true;
+			break;
+		case OPT_CGROUP:
+			filter.cgroup_glob = optarg;
+			listf              = true;
+			break;
 		case OPT_PPID:
 			if (pc_parse_u32(optarg, &filter.ppid) != 0) {
 				return bad_usage("invalid value '%s' for --ppid", optarg);
@@ -408,7 +429,10 @@ main(int argc, char **argv)
 		                 argv[optind + 1]);
 	}
 	if (listf && cmd != CMD_LIST) {
-		return bad_usage("--name, --user and --ppid apply to list, not '%s'", cmds[cmd]);
+		return bad_usage(
+		        "--name, --user, --ppid, --container, --service and --cgroup apply "
+		        "to list, not '%s'",
+		        cmds[cmd]);
 	}
 	if (byf && cmd != CMD_TOP) {
 		return bad_usage("--by applies to top, not '%s'", cmds[cmd]);

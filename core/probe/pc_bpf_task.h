@@ -18,6 +18,8 @@ struct pc_bpf_task {
 	__u32 threads;
 	__u32 fds;    /* open fds: the bits set in files->fdt->open_fds */
 	__u32 leader; /* 1: the fields below "process" are set */
+	__u32 state;  /* the leader's: an index of "RSDTtXZPI", as /proc's */
+	__u32 pad;
 	__u64 start_boottime_ns;
 	/* This thread's own counters. */
 	__u64 utime_ns, stime_ns, runtime_ns;
@@ -31,8 +33,14 @@ struct pc_bpf_task {
 	__u64 prev_utime_ns, prev_stime_ns;
 	/* ...and its memory, in pages (mm's counters' shared counts). */
 	__u64 rss_file, rss_anon, rss_shmem, swap_ents, hiwater_rss;
+	/* Its cgroup v2 (the kernfs id of the leader's default-hierarchy
+	 * cgroup): user space reads the path when it changes. */
+	__u64 cgroup_id;
 	char  comm[PC_BPF_COMM];
 };
+
+/* The letters of the state index, as fs/proc/array.c's task_state_array. */
+#define PC_BPF_STATES "RSDTtXZPI"
 
 /* The events of pc_task.bpf.c's tracepoint programs, on the ring buffer:
  * a process born (fork), its image replaced (exec), and gone (exit, the

@@ -88,6 +88,12 @@ void pc_probe_set_cmdline_max(pc_probe *p, size_t max);
  * peak RSS is raised to the current RSS every tick in between. */
 #define PC_PROBE_STATUS_EVERY 16
 
+/* procfs re-reads a process's cgroup (its context) once in this many
+ * ticks, staggered by PID, so that a move to another cgroup shows within
+ * as many ticks at an eighth of a file read a process a tick; bpf sees
+ * the cgroup's id every tick and reads the path only when it changes. */
+#define PC_PROBE_CONTEXT_EVERY 8
+
 /* The backends built for this OS, NULL-terminated; the first is the default. */
 extern const pc_probe_ops *const pc_probe_backends[];
 

@@ -56,6 +56,10 @@ typedef struct bent {
 	char       *cmdline;
 	const char *user; /* owned by the uid cache */
 	bool        static_partial;
+	char        state;     /* the last scan's letter */
+	uint64_t    cgroup_id; /* of ctx, read when the iterator's differs */
+	bool        ctx_read;  /* ctx holds what cgroup_id names */
+	pc_context  ctx;
 	/* This scan's sums over the process's threads. */
 	uint64_t utime_ns, stime_ns, runtime_ns, faults;
 	uint64_t rchar, wchar, syscr, syscw;
@@ -164,7 +168,26 @@ bent_free(bent *e)
 {
 	free(e->exe);
 	free(e->cmdline);
+	pc_context_clear(&e->ctx);
 	free(e);
+}
+
+/* The context of a process whose cgroup is new to us: its path read once
+ * from /proc, then again only when the iterator gives another id. A read
+ * that fails (the process is going) is tried again at the next scan. */
+static void
+read_context(bpfp *p, bent *e, uint64_t cgroup_id)
+{
+	bool changed;
+
+	if (e->ctx_read && e->cgroup_id == cgroup_id) {
+		return;
+	}
+	if (pc_procfs_context(p->proc_fd, e->pid, p->text, sizeof(p->text), &e->ctx, &changed) ==
+	    PC_OK) {
+		e->cgroup_id = cgroup_id;
+		e->ctx_read  = true;
+	}
 }
 
 /* A process seen for the first time: what never changes, read once. */
@@ -283,7 +306,9 @@ take_leader(bpfp *p, const struct pc_bpf_task *r)
 	} else if (fresh || (p->scan + r->tgid) % PC_PROBE_STATUS_EVERY == 0) {
 		kernel_name(p, e, r);
 	}
-	e->user = pc_procfs_user(&p->users, r->uid);
+	e->user  = pc_procfs_user(&p->users, r->uid);
+	e->state = PC_BPF_STATES[r->state < sizeof(PC_BPF_STATES) - 1 ? r->state : 0];
+	read_context(p, e, r->cgroup_id);
 	e->seen = e->kept = p->scan;
 	sum_leader(e, r);
 	if (grow((void **)&p->order, &p->cap_order, p->n_order + 1, sizeof(*p->order)) != PC_OK) {
@@ -367,6 +392,11 @@ fill(bpfp *p, bent *e, bool stats, pc_proc *out)
 	out->user           = (char *)e->user;
 	out->kernel         = (r->flags & PF_KTHREAD) != 0;
 	out->partial        = e->static_partial || e->user == NULL;
+	out->state          = (char *)pc_proc_state_str(e->state);
+	out->cgroup         = e->ctx.cgroup;
+	out->container_id   = e->ctx.container_id;
+	out->pod_uid        = e->ctx.pod_uid;
+	out->service        = e->ctx.service;
 	if (!stats) {
 		return;
 	}
@@ -511,6 +541,12 @@ on_born(bpfp *p, const struct pc_bpf_fork *f)
 		set_text(&e->cmdline, up->cmdline);
 		e->user           = up->user;
 		e->static_partial = up->static_partial;
+		/* Born in its parent's cgroup (clone3's CLONE_INTO_CGROUP
+		 * aside, which the next scan's id shows). */
+		if (up->ctx_read && pc_context_copy(&e->ctx, &up->ctx) == PC_OK) {
+			e->cgroup_id = up->cgroup_id;
+			e->ctx_read  = true;
+		}
 	}
 	return PC_OK;
 }

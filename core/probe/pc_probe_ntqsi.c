@@ -15,6 +15,7 @@
 #include "base/pc_idmap.h"
 #include "probe/pc_probe.h"
 #include "probe/pc_winproc.h"
+#include "probe/pc_winsvc.h"
 
 extern const pc_probe_ops pc_probe_ntqsi_ops;
 
@@ -60,6 +61,28 @@ typedef struct spi {
 	LARGE_INTEGER  OtherTransferCount;
 } spi;
 
+/* One thread, as the array after each process entry has it. */
+typedef struct sti {
+	LARGE_INTEGER KernelTime;
+	LARGE_INTEGER UserTime;
+	LARGE_INTEGER CreateTime;
+	ULONG         WaitTime;
+	PVOID         StartAddress;
+	HANDLE        UniqueProcess, UniqueThread; /* CLIENT_ID */
+	LONG          Priority;
+	LONG          BasePriority;
+	ULONG         ContextSwitches;
+	ULONG         ThreadState; /* KTHREAD_STATE: 5 is Waiting */
+	ULONG         WaitReason;  /* KWAIT_REASON: 5 is Suspended */
+} sti;
+
+/* The entry's threads follow it at once, so its size is the ABI's. */
+_Static_assert(sizeof(spi) == (sizeof(void *) == 8 ? 0x100 : 0xb8), "SYSTEM_PROCESS_INFORMATION");
+_Static_assert(sizeof(sti) == (sizeof(void *) == 8 ? 0x50 : 0x40), "SYSTEM_THREAD_INFORMATION");
+
+#define THREAD_WAITING 5
+#define WAIT_SUSPENDED 5
+
 typedef struct nent {
 	uint32_t    pid;
 	uint64_t    create_time_ms;
@@ -72,14 +95,15 @@ typedef struct nent {
 } nent;
 
 typedef struct ntqsi {
-	pc_probe     base;
-	pc_idmap     procs; /* pid -> nent */
-	pc_win_users users;
-	uint64_t     tick;
-	void        *buf; /* kept: the table's size changes little */
-	ULONG        cap;
-	uint32_t    *gone;
-	size_t       cap_gone;
+	pc_probe        base;
+	pc_idmap        procs; /* pid -> nent */
+	pc_win_users    users;
+	pc_win_services svcs;
+	uint64_t        tick;
+	void           *buf; /* kept: the table's size changes little */
+	ULONG           cap;
+	uint32_t       *gone;
+	size_t          cap_gone;
 } ntqsi;
 
 static void
@@ -168,8 +192,24 @@ lookup(ntqsi *t, const spi *s, uint32_t pid, uint64_t ct)
 	return e;
 }
 
+/* "T" when every thread is suspended (a process created suspended, or
+ * stopped by a debugger's SuspendThread on each), else "R": Windows has no
+ * single process state, and a waiting thread is the normal case. */
+static const char *
+state_of(const spi *s)
+{
+	const sti *t = (const sti *)(s + 1);
+
+	for (ULONG i = 0; i < s->NumberOfThreads; i++) {
+		if (t[i].ThreadState != THREAD_WAITING || t[i].WaitReason != WAIT_SUSPENDED) {
+			return "R";
+		}
+	}
+	return s->NumberOfThreads > 0 ? "T" : "R";
+}
+
 static void
-fill(const nent *e, const spi *s, bool stats, pc_proc *r)
+fill(const ntqsi *t, const nent *e, const spi *s, bool stats, pc_proc *r)
 {
 	r->pid            = e->pid;
 	r->create_time_ms = e->create_time_ms;
@@ -180,6 +220,8 @@ fill(const nent *e, const spi *s, bool stats, pc_proc *r)
 	r->user           = (char *)e->user;
 	r->partial        = e->static_partial;
 	r->kernel         = e->pid == 0 || e->pid == 4;
+	r->state          = (char *)state_of(s);
+	r->service        = (char *)pc_win_services_of(&t->svcs, e->pid);
 	if (!stats) {
 		return;
 	}
@@ -255,6 +297,7 @@ walk(ntqsi *t, bool stats, const uint32_t *pids, size_t n_pids, pc_snapshot *out
 		return rv;
 	}
 	t->tick++;
+	pc_win_services_tick(&t->svcs, t->tick);
 	for (at = t->buf;; at += ((const spi *)at)->NextEntryOffset) {
 		const spi *s    = (const spi *)at;
 		uint32_t   pid  = (uint32_t)(uintptr_t)s->UniqueProcessId;
@@ -272,7 +315,7 @@ walk(ntqsi *t, bool stats, const uint32_t *pids, size_t n_pids, pc_snapshot *out
 				return PC_ENOMEM;
 			}
 			e->tick = t->tick;
-			fill(e, s, stats, r);
+			fill(t, e, s, stats, r);
 		}
 		if (s->NextEntryOffset == 0) {
 			break;
@@ -313,6 +356,7 @@ ntqsi_close(pc_probe *base)
 	}
 	pc_idmap_fini(&t->procs);
 	pc_win_users_fini(&t->users);
+	pc_win_services_fini(&t->svcs);
 	free(t->buf);
 	free(t->gone);
 	free(t);

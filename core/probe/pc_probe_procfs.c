@@ -5,7 +5,8 @@
  * with ESRCH once its process has exited, even if the PID is reused, so
  * the fd is also the identity check. status, which costs as much to
  * generate as the other three together, is read when a process is new and
- * then every STATUS_EVERY ticks, for the few values only it has. */
+ * then every STATUS_EVERY ticks, for the few values only it has; cgroup,
+ * for the process's context, every PC_PROBE_CONTEXT_EVERY ticks. */
 #define _GNU_SOURCE /* pread, openat, fstatat */
 #include <dirent.h>
 #include <errno.h>
@@ -56,6 +57,7 @@ typedef struct pent {
 	char       *exe;
 	char       *cmdline;
 	const char *user;    /* owned by the uid cache */
+	pc_context  ctx;     /* from its cgroup */
 	uint64_t    hwm_kb;  /* VmHWM at the last status read */
 	uint64_t    swap_kb; /* VmSwap at the last status read */
 	bool        static_partial;
@@ -148,6 +150,7 @@ is_gone(ssize_t rv)
 
 /* Fields of /proc/PID/stat that we use. */
 typedef struct stat_fields {
+	char     state;
 	uint32_t ppid, flags, threads;
 	uint64_t minflt, majflt, utime, stime, starttime, rss_pages;
 } stat_fields;
@@ -204,7 +207,7 @@ parse_stat(const char *buf, char *name, size_t name_cap, stat_fields *sf)
 	if (*s == '\0') {
 		return PC_EPROTO;
 	}
-	s++; /* the state letter */
+	sf->state = *s++;
 	for (int i = 4; i < 25; i++) {
 		if (!next_u64(&s, &v[i])) {
 			return PC_EPROTO;
@@ -287,7 +290,18 @@ pent_free(procfs *p, pent *e)
 	}
 	free(e->exe);
 	free(e->cmdline);
+	pc_context_clear(&e->ctx);
 	free(e);
+}
+
+/* The context, from the cgroup file: a failure to read it leaves what
+ * was known (every process has a cgroup; a new one reads it next time). */
+static void
+read_context(procfs *p, pent *e)
+{
+	bool changed;
+
+	(void)pc_procfs_context(p->proc_fd, e->pid, p->buf, sizeof(p->buf), &e->ctx, &changed);
 }
 
 /* A process seen for the first time: its stat gives the identity, and what
@@ -328,6 +342,7 @@ pent_new(procfs *p, uint32_t pid, stat_fields *sf, int *err)
 	if (e->user == NULL || e->cmdline == NULL) {
 		e->static_partial = true;
 	}
+	read_context(p, e);
 	return e;
 }
 
@@ -343,6 +358,11 @@ fill_static(const pent *e, const stat_fields *sf, pc_proc *r)
 	r->user           = (char *)e->user;
 	r->kernel         = e->kernel;
 	r->partial        = e->static_partial;
+	r->state          = (char *)pc_proc_state_str(sf->state);
+	r->cgroup         = e->ctx.cgroup;
+	r->container_id   = e->ctx.container_id;
+	r->pod_uid        = e->ctx.pod_uid;
+	r->service        = e->ctx.service;
 }
 
 /* Before Linux 6.2, /proc/PID/fd has no size: count its entries. */
@@ -483,6 +503,8 @@ probe_one(procfs *p, uint32_t pid, bool stats, pc_snapshot *out)
 			/* Exited; if the PID is listed again, it is a new process. */
 			pent_free(p, pc_idmap_remove(&p->procs, pid));
 			e = NULL;
+		} else if ((p->tick + pid) % PC_PROBE_CONTEXT_EVERY == 0) {
+			read_context(p, e);
 		}
 	}
 	if (e == NULL) {

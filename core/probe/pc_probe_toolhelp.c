@@ -18,6 +18,7 @@
 #include "base/pc_idmap.h"
 #include "probe/pc_probe.h"
 #include "probe/pc_winproc.h"
+#include "probe/pc_winsvc.h"
 
 extern const pc_probe_ops pc_probe_toolhelp_ops;
 
@@ -36,13 +37,14 @@ typedef struct went {
 } went;
 
 typedef struct toolhelp {
-	pc_probe     base;
-	pc_idmap     procs; /* pid -> went */
-	pc_win_users users;
-	uint64_t     tick;
-	DWORD       *gone;
-	size_t       n_gone;
-	size_t       cap_gone;
+	pc_probe        base;
+	pc_idmap        procs; /* pid -> went */
+	pc_win_users    users;
+	pc_win_services svcs;
+	uint64_t        tick;
+	DWORD          *gone;
+	size_t          n_gone;
+	size_t          cap_gone;
 } toolhelp;
 
 static uint64_t
@@ -104,7 +106,7 @@ is_system(DWORD pid)
 }
 
 static void
-fill(const went *e, pc_proc *r)
+fill(const toolhelp *t, const went *e, pc_proc *r)
 {
 	r->pid            = e->pid;
 	r->create_time_ms = e->create_time_ms;
@@ -116,6 +118,7 @@ fill(const went *e, pc_proc *r)
 	r->partial        = e->static_partial;
 	r->kernel         = is_system(e->pid);
 	r->threads        = e->threads;
+	r->service        = (char *)pc_win_services_of(&t->svcs, e->pid);
 }
 
 /* Counters, every tick, on the held handle. Returns false when the process
@@ -239,6 +242,7 @@ toolhelp_processes_by_pid(pc_probe *base, uint64_t now_ms, bool collect_stats, p
 		return GetLastError() == ERROR_ACCESS_DENIED ? PC_EPERM : PC_ESYS;
 	}
 	t->tick++;
+	pc_win_services_tick(&t->svcs, t->tick);
 	pe.dwSize = sizeof(pe);
 	for (BOOL ok = Process32FirstW(snap, &pe); ok && rv == PC_OK;
 	     ok      = Process32NextW(snap, &pe)) {
@@ -256,7 +260,7 @@ toolhelp_processes_by_pid(pc_probe *base, uint64_t now_ms, bool collect_stats, p
 		 * image name is final. */
 		e->threads = pe.cntThreads;
 		pc_win_utf8_to(e->name, sizeof(e->name), pe.szExeFile, -1);
-		fill(e, r);
+		fill(t, e, r);
 		if (collect_stats && !fill_stats(e, r)) {
 			out->n--; /* exited since the listing: normal, not an error */
 			continue;
@@ -289,7 +293,7 @@ toolhelp_stats_for_pids(pc_probe *base, const uint32_t *pids, size_t n, uint64_t
 		if ((r = pc_snapshot_add(out)) == NULL) {
 			return PC_ENOMEM;
 		}
-		fill(e, r);
+		fill(t, e, r);
 		if (!fill_stats(e, r)) {
 			out->n--;
 		}
@@ -310,6 +314,7 @@ toolhelp_close(pc_probe *base)
 	}
 	pc_idmap_fini(&t->procs);
 	pc_win_users_fini(&t->users);
+	pc_win_services_fini(&t->svcs);
 	free(t->gone);
 	free(t);
 }

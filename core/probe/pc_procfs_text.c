@@ -136,6 +136,47 @@ pc_procfs_exe(int proc_fd, uint32_t pid, char *buf, size_t cap, int *err)
 	return exe;
 }
 
+int
+pc_procfs_context(int proc_fd, uint32_t pid, char *buf, size_t cap, pc_context *ctx, bool *changed)
+{
+	char       path[32], *repaired;
+	int        fd, rv;
+	ssize_t    n;
+	pc_context fresh = { 0 };
+
+	*changed = false;
+	snprintf(path, sizeof(path), "%u/cgroup", pid);
+	if ((fd = openat(proc_fd, path, O_RDONLY | O_CLOEXEC)) < 0) {
+		return errno == ENOENT || errno == ESRCH ? PC_ENOENT : PC_ESYS;
+	}
+	n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n < 0) {
+		return errno == ESRCH ? PC_ENOENT : PC_ESYS;
+	}
+	buf[n] = '\0';
+	if (!pc_context_pick(buf, buf, cap)) {
+		return PC_ESYS;
+	}
+	/* A directory name is any bytes; the record's strings are UTF-8. */
+	if ((repaired = pc_utf8_dup(buf)) == NULL) {
+		return PC_ENOMEM;
+	}
+	if (ctx->cgroup != NULL && strcmp(ctx->cgroup, repaired) == 0) {
+		free(repaired);
+		return PC_OK;
+	}
+	rv = pc_context_parse(repaired, &fresh);
+	free(repaired);
+	if (rv != PC_OK) {
+		return rv;
+	}
+	pc_context_clear(ctx);
+	*ctx     = fresh;
+	*changed = true;
+	return PC_OK;
+}
+
 const char *
 pc_procfs_user(pc_idmap *users, uint32_t uid)
 {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base/pc_idmap.h"
+#include "probe/pc_context.h"
 #include "probe/pc_scrub.h"
 
 /* Boot time, Unix milliseconds, with millisecond precision. */
@@ -35,6 +36,13 @@ char *pc_procfs_args(char *buf, size_t len, const pc_scrub *s);
 /* /proc/PID/exe's target, malloc'd; NULL with *err = errno when it cannot
  * be read (ENOENT for a kernel thread, which has none). */
 char *pc_procfs_exe(int proc_fd, uint32_t pid, char *buf, size_t cap, int *err);
+
+/* /proc/PID/cgroup read into buf (cap bytes) and, when its path is not
+ * ctx's already, parsed into ctx (pc_context.h): *changed says whether it
+ * was. PC_OK; PC_ENOENT when the process is gone; PC_ESYS when it cannot
+ * be read or names no cgroup; PC_ENOMEM. ctx is unchanged on an error. */
+int pc_procfs_context(int proc_fd, uint32_t pid, char *buf, size_t cap, pc_context *ctx,
+                      bool *changed);
 
 /* The name of uid from the passwd database, or the number as text, cached
  * in users (uid -> malloc'd name); NULL when out of memory. */

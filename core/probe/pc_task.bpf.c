@@ -39,6 +39,48 @@ mm_counter(struct mm_struct *mm, int i)
 	return v > 0 ? (__u64)v : 0; /* as get_mm_counter: never negative */
 }
 
+/* Before Linux 5.14 the state was a long named state. */
+struct task_struct___old {
+	long state;
+} __attribute__((preserve_access_index));
+
+/* Task states of include/linux/sched.h (6.x): defines, so not in BTF. */
+#define TASK_REPORT          0x7f
+#define TASK_REPORT_IDLE     0x80
+#define TASK_UNINTERRUPTIBLE 0x0002
+#define TASK_NOLOAD          0x0400
+#define TASK_IDLE            (TASK_UNINTERRUPTIBLE | TASK_NOLOAD)
+#define TASK_RTLOCK_WAIT     0x1000
+#define TASK_FROZEN          0x8000
+
+/* The state /proc shows for a task, as __task_state_index() computes it:
+ * an index of PC_BPF_STATES, the highest bit of the reported state. */
+static __always_inline __u32
+state_index(struct task_struct *t)
+{
+	unsigned int ts, st;
+	__u32        i = 0;
+
+	if (bpf_core_field_exists(t->__state)) {
+		ts = t->__state;
+	} else {
+		ts = (unsigned int)BPF_CORE_READ((struct task_struct___old *)t, state);
+	}
+	st = (ts | t->exit_state) & TASK_REPORT;
+	if ((ts & TASK_IDLE) == TASK_IDLE) {
+		st = TASK_REPORT_IDLE;
+	}
+	if (ts & (TASK_RTLOCK_WAIT | TASK_FROZEN)) {
+		st = TASK_UNINTERRUPTIBLE;
+	}
+	for (__u32 b = 0; b < 8; b++) { /* fls() */
+		if (st & (1u << b)) {
+			i = b + 1;
+		}
+	}
+	return i;
+}
+
 struct fd_count {
 	unsigned long *bits;
 	__u32          n;
@@ -95,6 +137,7 @@ fill_process(struct pc_bpf_task *r, struct task_struct *t, struct task_struct *f
 	r->prev_utime_ns  = sig->prev_cputime.utime;
 	r->prev_stime_ns  = sig->prev_cputime.stime;
 	r->fds            = open_fds(files_of);
+	r->cgroup_id      = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
 	__builtin_memcpy(r->comm, t->comm, sizeof(r->comm));
 	if (mm != NULL) {
 		r->rss_file    = mm_counter(mm, MM_FILEPAGES);
@@ -141,6 +184,7 @@ pc_dump_task(struct bpf_iter__task *ctx)
 	add_thread(&r, t);
 	if (t->pid == t->tgid) {
 		fill_process(&r, t, t, t->mm);
+		r.state = state_index(t);
 	}
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;

@@ -20,6 +20,8 @@ const pc_field_info pc_fields[PC_F_COUNT] = {
 	F(page_faults, PC_T_U64),    F(io_read_ops, PC_T_U64),    F(io_write_ops, PC_T_U64),
 	F(io_other_ops, PC_T_U64),   F(io_read_bytes, PC_T_U64),  F(io_write_bytes, PC_T_U64),
 	F(io_other_bytes, PC_T_U64), F(partial, PC_T_BOOL),       F(kernel, PC_T_BOOL),
+	F(state, PC_T_STR),          F(cgroup, PC_T_STR),         F(container_id, PC_T_STR),
+	F(pod_uid, PC_T_STR),        F(service, PC_T_STR),
 };
 
 #undef F
@@ -36,6 +38,21 @@ pc_proc_clear(pc_proc *p)
 		}
 	}
 	memset(p, 0, sizeof(*p));
+}
+
+const char *
+pc_proc_state_str(char c)
+{
+	/* /proc's letters (fs/proc/array.c, task_state_array), and W, K, P
+	 * of older kernels. */
+	static const char *const all[] = { "R", "S", "D", "T", "t", "X", "Z", "P", "I", "W", "K" };
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (all[i][0] == c) {
+			return all[i];
+		}
+	}
+	return NULL;
 }
 
 char *

@@ -32,6 +32,11 @@ typedef enum pc_field {
 	PC_F_IO_OTHER_BYTES,
 	PC_F_PARTIAL,
 	PC_F_KERNEL,
+	PC_F_STATE,
+	PC_F_CGROUP,
+	PC_F_CONTAINER_ID,
+	PC_F_POD_UID,
+	PC_F_SERVICE,
 	PC_F_COUNT
 } pc_field;
 
@@ -40,10 +45,17 @@ typedef uint32_t pc_mask;
 #define PC_MASK_ALL ((pc_mask)((1u << PC_F_COUNT) - 1))
 #define PC_BIT(f)   ((pc_mask)1u << (f))
 
-/* The fields that a probe's stats_for_pids reads: everything that changes. */
-#define PC_MASK_STATS                                                               \
-	(PC_MASK_ALL & ~(PC_BIT(PC_F_PPID) | PC_BIT(PC_F_NAME) | PC_BIT(PC_F_EXE) | \
-	                 PC_BIT(PC_F_CMDLINE) | PC_BIT(PC_F_USER) | PC_BIT(PC_F_KERNEL)))
+/* The context fields: read from text that changes rarely (docs/PROBES.md). */
+#define PC_MASK_CONTEXT                                                           \
+	(PC_BIT(PC_F_CGROUP) | PC_BIT(PC_F_CONTAINER_ID) | PC_BIT(PC_F_POD_UID) | \
+	 PC_BIT(PC_F_SERVICE))
+
+/* The fields that a probe's stats_for_pids reads: every number that
+ * changes (its records carry no strings). */
+#define PC_MASK_STATS                                                                        \
+	(PC_MASK_ALL &                                                                       \
+	 ~(PC_BIT(PC_F_PPID) | PC_BIT(PC_F_NAME) | PC_BIT(PC_F_EXE) | PC_BIT(PC_F_CMDLINE) | \
+	   PC_BIT(PC_F_USER) | PC_BIT(PC_F_KERNEL) | PC_BIT(PC_F_STATE) | PC_MASK_CONTEXT))
 
 typedef enum pc_type { PC_T_U32, PC_T_U64, PC_T_STR, PC_T_BOOL } pc_type;
 
@@ -93,8 +105,17 @@ typedef struct pc_proc {
 	uint64_t io_other_bytes;
 	bool     partial;
 	bool     kernel;
+	char    *state; /* one letter; a probe points it at pc_proc_state_str() */
+	char    *cgroup;
+	char    *container_id;
+	char    *pod_uid;
+	char    *service;
 	pc_exit  exit; /* set only on a record of a process that ended */
 } pc_proc;
+
+/* The state letter c as a string that lives forever ("R"), for a probe's
+ * records; NULL for a letter that no OS gives. */
+const char *pc_proc_state_str(char c);
 
 /* A copy of s, or NULL when out of memory (strdup is POSIX, not C11). */
 char *pc_strdup(const char *s);

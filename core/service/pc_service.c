@@ -8,6 +8,7 @@
 #include "wire/pc_codec.h"
 #include "base/pc_err.h"
 #include "base/pc_glob.h"
+#include "record/pc_match.h"
 #include "base/pc_utf8.h"
 #include "rpc/pc_rpc.h"
 #include "wire/pc_update.h"
@@ -158,9 +159,11 @@ list_keep(const pc_proc *p, const void *arg)
 {
 	const Pidcast__ListProcessesRequest *in = arg;
 
+	pc_context_filter ctx = { in->container, in->service, in->cgroup_glob };
+
 	return (in->name_glob == NULL || (p->name != NULL && pc_glob(in->name_glob, p->name))) &&
 	       (in->user == NULL || (p->user != NULL && strcmp(in->user, p->user) == 0)) &&
-	       (!in->has_ppid || p->ppid == in->ppid);
+	       (!in->has_ppid || p->ppid == in->ppid) && pc_match_context(p, &ctx);
 }
 
 /* Room for n Process messages and their pointers, in one allocation. */

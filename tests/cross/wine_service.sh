@@ -85,6 +85,10 @@ echo "native pidcast-sub follows the service's stream"
 expect 0 "\"pid\":$wpid,.*\"name\":\"pidcast-agent.exe\".*--service" \
 	"$query" --rpc "$rpc" --json get "$wpid"
 echo "native pidcast-query: the service answers about itself (pid $wpid)"
+# Its record names the service it hosts (the SCM's list, ntqsi, the
+# default backend), and its state: running, not every thread suspended.
+expect 0 "\"state\":\"R\",.*\"service\":\"$name\"" "$query" --rpc "$rpc" --json get "$wpid"
+echo "ntqsi: the service's process has service \"$name\" and state R"
 
 expect 0 "^STOPPED" "$wine" "$scm" stop "$name"
 expect 0 "^gone" "$wine" "$scm" wait-gone "$wpid"
@@ -96,10 +100,17 @@ expect 3 "error 1060" "$wine" "$scm" query "$name" # ERROR_SERVICE_DOES_NOT_EXIS
 expect 1 "not found" "$wine" "$agent" --uninstall-service
 echo "uninstalled: OpenService fails with ERROR_SERVICE_DOES_NOT_EXIST"
 
-# Uninstalling a running service stops it first.
-expect 0 "installed" "$wine" "$agent" --install-service --publish "$any" --rpc "$any"
+# Uninstalling a running service stops it first. This one runs the
+# toolhelp backend, which names the service too (and gives no state).
+rm -f "$tmp/svc.bound"
+expect 0 "installed" "$wine" "$agent" --install-service --publish "$any" --rpc "$any" \
+	--probe toolhelp --bound-file "$bound"
 expect 0 "^RUNNING pid [1-9]" "$wine" "$scm" start "$name"
 wpid=$(sed -nE 's/^RUNNING pid ([0-9]+).*/\1/p' "$tmp/out")
+wait_for "$tmp/svc.bound" '^rpc ' 30 || exit 1
+rpc=$(awk '$1 == "rpc" { print $2 }' "$tmp/svc.bound")
+expect 0 "\"pid\":$wpid,.*\"state\":null,.*\"service\":\"$name\"" "$query" --rpc "$rpc" --json get "$wpid"
+echo "toolhelp: the service's process has service \"$name\""
 expect 0 "removed the service $name" "$wine" "$agent" --uninstall-service
 expect 0 "^gone" "$wine" "$scm" wait-gone "$wpid"
 expect 3 "error 1060" "$wine" "$scm" query "$name"

@@ -178,7 +178,7 @@ test_huge_cmdline_cut_scrubbed(void **state)
 
 /* ---- StatsForPids under load ----------------------------------------------- */
 
-#define CLIENTS 16
+#define CLIENTS 8
 #define CALLS   4 /* a round: each client this many calls */
 #define ROUNDS  6
 
@@ -306,7 +306,7 @@ rss_kib(uint32_t pid)
 	return kib;
 }
 
-/* 16 clients each asking for 10,000 pids (this machine's, over and over, so
+/* 8 clients each asking for 10,000 pids (this machine's, over and over, so
  * that each is read), six rounds of four calls each, against an agent
  * ticking every 200 ms: ticks keep their slots, and the longest gap
  * between them stays near the interval (before the fix each call held the

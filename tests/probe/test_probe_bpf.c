@@ -158,6 +158,14 @@ test_static_fields_equal(void **state)
 		assert_non_null(strstr(b->cmdline, "--token ********"));
 		assert_int_equal(b->kernel, a->kernel);
 		assert_int_equal(b->partial, a->partial);
+		/* Idle children, blocked reading their stdin. */
+		same_string("state", a->state, b->state);
+		assert_string_equal(b->state, "S");
+		same_string("cgroup", a->cgroup, b->cgroup);
+		assert_non_null(b->cgroup);
+		same_string("container_id", a->container_id, b->container_id);
+		same_string("pod_uid", a->pod_uid, b->pod_uid);
+		same_string("service", a->service, b->service);
 	}
 	/* The machine's processes too: every one in both reads (not started or
 	 * ended between them) has the same identity; kernel threads are
@@ -176,6 +184,13 @@ test_static_fields_equal(void **state)
 		assert_int_equal(b->kernel, a->kernel);
 		if (!b->kernel) { /* a kworker's name follows its work */
 			same_string("name", a->name, b->name);
+		}
+		same_string("cgroup", a->cgroup, b->cgroup);
+		same_string("service", a->service, b->service);
+		/* An idle kernel thread stays idle: 'I' in both, as /proc has it. */
+		if (b->kernel && a->state != NULL && c->state != NULL &&
+		    strcmp(a->state, "I") == 0 && strcmp(c->state, "I") == 0) {
+			same_string("state", a->state, b->state);
 		}
 	}
 	print_message("%zu processes in both backends' reads, %zu of them kernel threads\n", both,

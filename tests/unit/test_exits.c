@@ -95,6 +95,11 @@ proc(pc_proc *p, uint32_t pid, const char *cmdline, uint64_t cpu)
 	p->user           = "root";
 	p->threads        = 1;
 	p->cpu_user_us    = cpu;
+	p->state          = "R";
+	p->cgroup         = "/system.slice/cron.service";
+	p->container_id   = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	p->pod_uid        = "1234abcd-5678-90ab-cdef-0123456789ab";
+	p->service        = "cron.service";
 	return p;
 }
 
