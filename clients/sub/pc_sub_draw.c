@@ -14,6 +14,7 @@
 #define HEAD_LINES 3 /* state, totals, column heads */
 #define USER_MAX   12
 #define NAME_MAX   16
+#define CMD_MIN    20 /* the command line's columns that optional ones leave */
 
 /* The fixed columns, before the optional ones and NAME and COMMAND. */
 #define W_PID 7
@@ -102,9 +103,11 @@ human(char *out, size_t cap, double v)
 	}
 }
 
-/* The widths of the text columns, from the rows that show. */
+/* The widths of the text columns, from the rows that show, and the
+ * optional columns that fit. */
 typedef struct widths {
-	size_t user, name, opt[PC_COLS_MAX];
+	size_t   user, name, opt[PC_COLS_MAX];
+	uint32_t cols;
 } widths;
 
 static size_t
@@ -118,6 +121,8 @@ widest(pc_buf *b, size_t w, const char *s, size_t max)
 static void
 measure(pc_buf *b, const pc_table *t, size_t shown, widths *w)
 {
+	size_t x;
+
 	w->user = strlen("USER");
 	w->name = strlen("NAME");
 	for (size_t c = 0; c < pc_ncols; c++) {
@@ -134,11 +139,23 @@ measure(pc_buf *b, const pc_table *t, size_t shown, widths *w)
 			}
 		}
 	}
+	/* The optional columns in their order, while the name and CMD_MIN
+	 * of the command line still fit after them: a narrow window keeps
+	 * what the process is over where it runs. */
+	x       = W_PID + 1 + w->user + 1 + W_CPU + 1 + W_RSS + 1 + W_THR + 1 + W_IO + 1;
+	w->cols = 0;
+	for (size_t c = 0; c < pc_ncols; c++) {
+		if ((t->cols & (1u << c)) &&
+		    x + w->opt[c] + 1 + w->name + 1 + CMD_MIN <= (size_t)COLS) {
+			w->cols |= 1u << c;
+			x += w->opt[c] + 1;
+		}
+	}
 }
 
 /* The column heads, in reverse video across the whole width. */
 static void
-heads(pc_buf *b, const pc_table *t, const widths *w)
+heads(pc_buf *b, const widths *w)
 {
 	int y = 2, x = 0;
 
@@ -151,7 +168,7 @@ heads(pc_buf *b, const pc_table *t, const widths *w)
 	cell(b, y, &x, "THR", W_THR, true);
 	cell(b, y, &x, "IO/s", W_IO, true);
 	for (size_t c = 0; c < pc_ncols; c++) {
-		if (t->cols & (1u << c)) {
+		if (w->cols & (1u << c)) {
 			cell(b, y, &x, pc_cols[c].header, w->opt[c], false);
 		}
 	}
@@ -163,7 +180,7 @@ heads(pc_buf *b, const pc_table *t, const widths *w)
 }
 
 static void
-row(pc_buf *b, int y, const pc_table *t, const pc_row *r, const widths *w)
+row(pc_buf *b, int y, const pc_row *r, const widths *w)
 {
 	const pc_proc *p = r->p;
 	char           num[32];
@@ -181,7 +198,7 @@ row(pc_buf *b, int y, const pc_table *t, const pc_row *r, const widths *w)
 	human(num, sizeof(num), r->io);
 	cell(b, y, &x, num, W_IO, true);
 	for (size_t c = 0; c < pc_ncols; c++) {
-		if (t->cols & (1u << c)) {
+		if (w->cols & (1u << c)) {
 			const char *s = pc_col_value(&pc_cols[c], r);
 			cell(b, y, &x, s != NULL ? s : "", w->opt[c], false);
 		}
@@ -300,10 +317,10 @@ pc_draw(const pc_stream_state *st, const pc_table *t, const pc_view *v, const pc
 		totals_line(&b, st, t);
 	}
 	if (LINES > 2) {
-		heads(&b, t, &w);
+		heads(&b, &w);
 	}
 	for (size_t i = 0; i < shown; i++) {
-		row(&b, HEAD_LINES + (int)i, t, &t->rows[i], &w);
+		row(&b, HEAD_LINES + (int)i, &t->rows[i], &w);
 	}
 	if (LINES > HEAD_LINES) {
 		foot_line(&b, v, foot);

@@ -6,10 +6,16 @@
 
 #include "base/pc_err.h"
 
-/* The optional columns, in the order shown. A context field of the
- * record is one line here: { "SERVICE", 24, PC_F_SERVICE, true }. */
+/* The optional columns, in the order shown. Identifiers are cut where
+ * they are still told apart, as docker shows them; the filter sees them
+ * whole. The state is one letter, which a filter would find everywhere. */
 const pc_col pc_cols[] = {
-	{ "HOST", 16, PC_COL_HOST, true },
+	{ "HOST", 16, PC_COL_HOST, true, true },
+	{ "S", 1, PC_F_STATE, false, false },
+	{ "SERVICE", 24, PC_F_SERVICE, false, true },
+	{ "CONTAINER", 12, PC_F_CONTAINER_ID, false, true },
+	{ "POD", 8, PC_F_POD_UID, false, true },
+	{ "CGROUP", 32, PC_F_CGROUP, true, true },
 };
 const size_t pc_ncols = sizeof(pc_cols) / sizeof(pc_cols[0]);
 _Static_assert(sizeof(pc_cols) / sizeof(pc_cols[0]) <= PC_COLS_MAX, "one bit a column");
@@ -81,8 +87,6 @@ pc_table_begin(pc_table *t)
 	t->threads = t->rss_bytes = 0;
 	t->cpu                    = 0;
 	t->cols                   = 0;
-	t->host                   = NULL;
-	t->many_hosts             = false;
 }
 
 int
@@ -109,13 +113,6 @@ pc_table_add(pc_table *t, const pc_view *v, const pc_row *r)
 	t->threads += r->p->threads;
 	t->rss_bytes += r->p->rss_bytes;
 	t->cpu += r->cpu;
-	if (r->host != NULL) {
-		if (t->host == NULL) {
-			t->host = r->host;
-		} else if (strcmp(t->host, r->host) != 0) {
-			t->many_hosts = true;
-		}
-	}
 	return PC_OK;
 }
 
@@ -178,6 +175,26 @@ by_name(const void *a, const void *b)
 	return by_pid(a, b);
 }
 
+/* Whether column c has something to tell of the kept rows: a value, or
+ * for a "many" column a second one. */
+static bool
+shown(const pc_table *t, const pc_col *c)
+{
+	const char *first = NULL;
+
+	for (size_t j = 0; j < t->n; j++) {
+		const char *s = pc_col_value(c, &t->rows[j]);
+		if (s == NULL || s[0] == '\0') {
+			continue;
+		}
+		if (!c->many || (first != NULL && strcmp(first, s) != 0)) {
+			return true;
+		}
+		first = first != NULL ? first : s;
+	}
+	return false;
+}
+
 void
 pc_table_end(pc_table *t, const pc_view *v)
 {
@@ -188,16 +205,8 @@ pc_table_end(pc_table *t, const pc_view *v)
 		qsort(t->rows, t->n, sizeof(*t->rows), cmp[v->sort <= PC_SORT_NAME ? v->sort : 0]);
 	}
 	for (size_t i = 0; i < pc_ncols; i++) {
-		if (pc_cols[i].source == PC_COL_HOST) {
-			t->cols |= t->many_hosts ? 1u << i : 0;
-			continue;
-		}
-		for (size_t j = 0; j < t->n; j++) {
-			const char *s = pc_col_value(&pc_cols[i], &t->rows[j]);
-			if (s != NULL && s[0] != '\0') {
-				t->cols |= 1u << i;
-				break;
-			}
+		if (shown(t, &pc_cols[i])) {
+			t->cols |= 1u << i;
 		}
 	}
 }

@@ -4,10 +4,12 @@
  * (pc_sub_plain.h) and the screen (pc_sub_screen.h) draw it; neither
  * decides what is in it.
  *
- * The optional columns are one table of (header, width, source): the
- * host of a row, shown when the rows span more than one host, and string
- * fields of the record, each shown when any kept row has a value. A new
- * context field of pc_proc is one line there. */
+ * The optional columns are one table of (header, width, source, when
+ * shown): the host of a row, and string fields of the record (the state
+ * and the context: service, container, pod, cgroup). A column shows when
+ * some kept row has a value, or, for the host and the cgroup, when the
+ * kept rows have two different values: one host, or every process in
+ * "/", tells nothing a column would. A new field is one line there. */
 #ifndef PC_SUB_TABLE_H
 #define PC_SUB_TABLE_H
 
@@ -50,6 +52,7 @@ typedef struct pc_col {
 	const char *header;
 	size_t      width; /* the most it takes, in columns */
 	int         source;
+	bool        many;   /* shown for two different values, not for one */
 	bool        filter; /* the typed filter looks at it */
 } pc_col;
 
@@ -61,15 +64,13 @@ extern const size_t pc_ncols;
 const char *pc_col_value(const pc_col *c, const pc_row *r);
 
 typedef struct pc_table {
-	pc_row     *rows; /* kept, sorted after pc_table_end */
-	size_t      n, cap;
-	size_t      offered; /* rows given to pc_table_add */
-	size_t      kernel_hidden;
-	uint64_t    threads, rss_bytes; /* totals of the kept rows */
-	double      cpu;
-	uint32_t    cols; /* bit i: pc_cols[i] is shown */
-	const char *host; /* the first kept row's, to tell a second host */
-	bool        many_hosts;
+	pc_row  *rows; /* kept, sorted after pc_table_end */
+	size_t   n, cap;
+	size_t   offered; /* rows given to pc_table_add */
+	size_t   kernel_hidden;
+	uint64_t threads, rss_bytes; /* totals of the kept rows */
+	double   cpu;
+	uint32_t cols; /* bit i: pc_cols[i] is shown */
 } pc_table;
 
 /* The stream's state, for the header line of either output. */

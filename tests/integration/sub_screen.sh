@@ -8,8 +8,10 @@
 # the children's rows with their PIDs; the whole window used, before and
 # after a resize (the view at the right edge of line 1, the command line
 # cut at the right edge, as many rows as fit, the keys on the last line);
-# each sort key's order; a typed filter (by name, and by command line in
-# another case); kernel threads hidden and shown with k; q exits with 0.
+# each sort key's order; a typed filter (by name, by command line in
+# another case, by container id); the state column, and the container and
+# service columns of a child moved into a cgroup named as docker names
+# its own; kernel threads hidden and shown with k; q exits with 0.
 # usage: sub_screen.sh AGENT SUB CHILD [WRAPPER...]
 # WRAPPER runs pidcast-sub (valgrind and its options, for the valgrind
 # variant); its non-zero exit fails the q check.
@@ -53,6 +55,24 @@ mem=$child_pid mem_fd=$child_fd
 start_child pcsubt_idle "$tmp/QuietMark.io"
 idle=$child_pid
 for c in pcsubt_spin pcsubt_mem pcsubt_idle; do until_file "$tmp/$c.out" ready; done
+
+# The idle child in a container, as docker's systemd driver names its
+# cgroup, under the cgroup v2 mount (from mountinfo): the CONTAINER and
+# SERVICE columns. Without a writable v2 hierarchy, only the state column
+# is checked. The folders go after the children (cleanup reaps them).
+cid=$(printf 'c0ffee%058d' $$) # 64 hex digits
+v2=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break } $(i + 1) == "cgroup2" { print $5; exit }' \
+	/proc/self/mountinfo)
+cg=""
+if [ -n "$v2" ] && mkdir "$v2/pcsubt-$$" 2>/dev/null; then
+	cg="$v2/pcsubt-$$"
+	trap 'pc_test_cleanup; rmdir "$cg/system.slice/docker-$cid.scope" "$cg/system.slice" "$cg"' EXIT
+	mkdir -p "$cg/system.slice/docker-$cid.scope" &&
+		echo "$idle" >"$cg/system.slice/docker-$cid.scope/cgroup.procs" ||
+		fail "could not move the idle child into $cg"
+else
+	echo "note: no writable cgroup v2 hierarchy here: no container column checked"
+fi
 echo "alloc 256" >&"$mem_fd"
 until_file "$tmp/pcsubt_mem.out" ok
 echo "spin 600000" >&"$spin_fd"
@@ -100,6 +120,8 @@ function name(i,  s) { s = substr(line[i + 3], name_at, cmd_at - name_at); sub(/
 function row_of(p,  i) { for (i = 1; i <= rows(); i++) if (pid(i) == p) return i; return 0 }
 function shown() { split(line[2], a, " "); return a[2] + 0 }
 function total() { split(line[2], a, " "); return a[4] + 0 }
+function cell(i, head, w,  at) { at = index(line[3], head); return at ? substr(line[i + 3], at, w) : "" }
+function state(i) { return cell(i, " S ", 3) }
 function keys_last() { return line[H] ~ /^sort: c CPU  m memory/ }
 function desc_cpu(  i) { for (i = 2; i <= rows(); i++) if (cpu(i) > cpu(i - 1)) return 0; return 1 }
 function desc_rss(  i) { for (i = 2; i <= rows(); i++) if (rss(i) > rss(i - 1)) return 0; return 1 }
@@ -141,7 +163,8 @@ check "sorted by PID, ascending" 'line[1] ~ /sort PID / && asc_pid()'
 key n
 check "sorted by name, ascending" 'line[1] ~ /sort name / && asc_name()'
 
-# A typed filter: only the children, then in each order.
+# A typed filter: only the children, then in each order. / goes on
+# with the filter there is; Esc clears it.
 key / && key -l pcsubt_
 check "the filter shows on the last line while it is typed" 'line[H] == "filter: pcsubt_"'
 key Enter
@@ -157,6 +180,18 @@ check "filtered, by name: idle, mem, spin" \
 key p
 check "filtered, by PID" \
 	"line[1] ~ /sort PID / && $three && pid(1) < pid(2) && pid(2) < pid(3)"
+
+check "the state column: the spinner running, the idle child sleeping" \
+	"$three && state(row_of(spin)) == \" R \" && state(row_of(idle)) == \" S \""
+if [ -n "$cg" ]; then
+	check "the container column, the idle child's id cut to 12, and its service" \
+		"$three && cell(row_of(idle), \"CONTAINER\", 12) == substr(\"$cid\", 1, 12) &&
+		 cell(row_of(idle), \"SERVICE\", 14) == \"docker-c0ffee0\" && cell(row_of(spin), \"CONTAINER\", 12) ~ /^ *$/"
+	key Escape && key / && key -l "$cid" && key Enter
+	check "filtered by the whole container id: the idle child only" \
+		'shown() == 1 && rows() == 1 && pid(1) == idle && keys_last()'
+	key Escape && key / && key -l pcsubt_ && key Enter
+fi
 
 # A resize: the same window, smaller; the program learns it (SIGWINCH).
 W=100 H=15

@@ -1,8 +1,9 @@
 /* test_sub_table.c: what pidcast-sub's table keeps and in which order
  * (clients/sub/pc_sub_table.c): kernel threads hidden unless asked for, a
  * filter over name, command line, user and the optional columns in any
- * case, each sort key with ties by PID, totals, and the HOST column only
- * for rows of more than one host (a stream this build's follower cannot
+ * case, each sort key with ties by PID, totals, the context columns only
+ * when a row has a value, and the HOST column only for rows of more than
+ * one host (a stream this build's follower cannot
  * yet carry end to end; tests/integration/sub_screen.sh covers the rest on
  * a real screen). */
 #include <setjmp.h>
@@ -193,6 +194,75 @@ test_host_column_only_for_many_hosts(void **state)
 	pc_table_fini(&t);
 }
 
+static size_t
+col(const char *header)
+{
+	for (size_t i = 0; i < pc_ncols; i++) {
+		if (strcmp(pc_cols[i].header, header) == 0) {
+			return i;
+		}
+	}
+	fail_msg("no column %s", header);
+	return 0;
+}
+
+static void
+set(size_t i, pc_field f, const char *v)
+{
+	*(const char **)((char *)&procs[i] + pc_fields[f].offset) = v;
+}
+
+/* The context columns: each shown when a row has a value (the cgroup
+ * when two rows differ), each but the state searched by the filter. */
+static void
+test_context_columns(void **state)
+{
+	static const char id[] = "0123456789abcdef0123456789abcdef"
+	                         "0123456789abcdef0123456789abcdef";
+	pc_table          t    = { 0 };
+	pc_view           v    = { .sort = PC_SORT_PID, .kernel = true };
+	size_t st = col("S"), svc = col("SERVICE"), ctr = col("CONTAINER"), pod = col("POD"),
+	       cg = col("CGROUP");
+
+	(void)state;
+	fill(&t, &v, NULL); /* none yet */
+	assert_int_equal(t.cols, 0);
+	for (size_t i = 0; i < N_PROCS; i++) {
+		set(i, PC_F_STATE, "S");
+		set(i, PC_F_CGROUP, "/");
+	}
+	set(4, PC_F_STATE, "Z");
+	fill(&t, &v, NULL);
+	assert_int_equal(t.cols, 1u << st); /* "/" everywhere is no column */
+	set(2, PC_F_SERVICE, "hog.service");
+	set(2, PC_F_CGROUP, "/system.slice/hog.service");
+	set(3, PC_F_CONTAINER_ID, id);
+	set(3, PC_F_POD_UID, "1234abcd-5678-90ab-cdef-0123456789ab");
+	fill(&t, &v, NULL);
+	assert_int_equal(t.cols, (1u << st) | (1u << svc) | (1u << ctr) | (1u << pod) | (1u << cg));
+	assert_string_equal(pc_col_value(&pc_cols[svc], &t.rows[3]), "hog.service"); /* pid 30 */
+	strcpy(v.filter, "z"); /* a state letter is not searched */
+	fill(&t, &v, NULL);
+	assert_int_equal(t.n, 0);
+	strcpy(v.filter, "HOG.SERVICE");
+	fill(&t, &v, NULL);
+	assert_pids(&t, (const uint32_t[]){ 30 }, 1);
+	assert_true(t.cols & (1u << svc));
+	assert_false(t.cols & (1u << cg)); /* one cgroup among the kept rows */
+	strcpy(v.filter, id + 40);         /* the whole id, past what the column shows */
+	fill(&t, &v, NULL);
+	assert_pids(&t, (const uint32_t[]){ 10 }, 1);
+	strcpy(v.filter, "90ab-cdef");
+	fill(&t, &v, NULL);
+	assert_pids(&t, (const uint32_t[]){ 10 }, 1);
+	for (size_t i = 0; i < N_PROCS; i++) {
+		for (pc_field f = PC_F_STATE; f <= PC_F_SERVICE; f++) {
+			set(i, f, NULL);
+		}
+	}
+	pc_table_fini(&t);
+}
+
 int
 main(void)
 {
@@ -202,6 +272,7 @@ main(void)
 		cmocka_unit_test(test_filter_any_case_over_every_text),
 		cmocka_unit_test(test_totals_of_the_kept_rows),
 		cmocka_unit_test(test_host_column_only_for_many_hosts),
+		cmocka_unit_test(test_context_columns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
