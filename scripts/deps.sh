@@ -32,6 +32,7 @@ pkgs=(
 	mingw-w64 wine wine64 dpkg-dev openssl
 	systemd strace
 	libbpf-dev bpftool
+	libncurses-dev tmux
 )
 
 missing=()
