@@ -14,13 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/pc_err.h"
 #include "base/pc_idmap.h"
 #include "base/pc_utf8.h"
+#include "platform/pc_platform.h"
 #include "probe/pc_probe.h"
 #include "probe/pc_procfs_text.h"
 
@@ -620,24 +620,17 @@ procfs_close(pc_probe *base)
 }
 
 /* Holding four fds a process needs more than the usual soft limit of
- * 1024; raise it to the hard limit, and budget what is left. */
+ * 1024: pc_fd_limit() raises it to the hard limit; the budget is what is
+ * left past the reserve. */
 static size_t
 fd_budget(void)
 {
-	struct rlimit rl;
+	size_t limit = pc_fd_limit();
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
-		return 0;
-	}
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-		(void)getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	if (rl.rlim_cur == RLIM_INFINITY) {
+	if (limit == 0) { /* no limit */
 		return (size_t)1 << 20;
 	}
-	return rl.rlim_cur > FD_RESERVE ? (size_t)(rl.rlim_cur - FD_RESERVE) : 0;
+	return limit > FD_RESERVE ? limit - FD_RESERVE : 0;
 }
 
 static int

@@ -23,6 +23,7 @@
 #include "base/pc_err.h"
 #include "platform/pc_platform.h"
 #include "probe/pc_probe.h"
+#include "pc_probe_test.h"
 #include "pc_spawn.h"
 #include "pc_testdir.h"
 
@@ -186,17 +187,6 @@ teardown(void **state)
 	return 0;
 }
 
-static const pc_proc *
-find(const pc_snapshot *s, uint32_t pid)
-{
-	for (size_t i = 0; i < s->n; i++) {
-		if (s->procs[i].pid == pid) {
-			return &s->procs[i];
-		}
-	}
-	return NULL;
-}
-
 static void
 is(const char *what, const char *got, const char *want)
 {
@@ -216,7 +206,7 @@ ticks_until(fx *f, pc_probe *probe, const char *want, int limit)
 		assert_int_equal(
 		        pc_probe_processes_by_pid(probe, pc_clock_realtime_ms(), true, &f->snap),
 		        PC_OK);
-		assert_non_null(r = find(&f->snap, f->pid[N_CG - 1]));
+		assert_non_null(r = pc_test_find(&f->snap, f->pid[N_CG - 1]));
 		if (r->cgroup != NULL && strcmp(r->cgroup, want) == 0) {
 			return t;
 		}
@@ -240,7 +230,7 @@ check_backend(fx *f, const char *name, int limit)
 	assert_int_equal(pc_probe_processes_by_pid(probe, pc_clock_realtime_ms(), true, &f->snap),
 	                 PC_OK);
 	for (size_t i = 0; i < N_CG; i++) {
-		const pc_proc *r = find(&f->snap, f->pid[i]);
+		const pc_proc *r = pc_test_find(&f->snap, f->pid[i]);
 		assert_non_null(r);
 		cgroup_of(f, cg[i].rel, want, sizeof(want));
 		is("cgroup", r->cgroup, want);
@@ -254,13 +244,13 @@ check_backend(fx *f, const char *name, int limit)
 	cgroup_of(f, "system.slice/docker-" ID("e5") ".scope", want, sizeof(want));
 	n = ticks_until(f, probe, want, limit);
 	print_message("%s: the move showed at tick %d (at most %d)\n", name, n, limit);
-	const pc_proc *r = find(&f->snap, f->pid[N_CG - 1]);
+	const pc_proc *r = pc_test_find(&f->snap, f->pid[N_CG - 1]);
 	is("container_id", r->container_id, ID("e5"));
 	is("service", r->service, "docker-" ID("e5") ".scope");
 	assert_int_equal(move(f, cg[N_CG - 1].rel, f->pid[N_CG - 1]), 0);
 	cgroup_of(f, cg[N_CG - 1].rel, want, sizeof(want));
 	n = ticks_until(f, probe, want, limit);
-	is("container_id", find(&f->snap, f->pid[N_CG - 1])->container_id, NULL);
+	is("container_id", pc_test_find(&f->snap, f->pid[N_CG - 1])->container_id, NULL);
 	pc_probe_close(probe);
 }
 

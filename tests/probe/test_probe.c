@@ -15,6 +15,7 @@
 #include "base/pc_err.h"
 #include "platform/pc_platform.h"
 #include "probe/pc_probe.h"
+#include "pc_probe_test.h"
 #include "pc_spawn.h"
 
 #define MIB (1024u * 1024u)
@@ -31,32 +32,11 @@ typedef struct fx {
 } fx;
 
 static const pc_proc *
-find(const pc_snapshot *s, uint32_t pid)
-{
-	for (size_t i = 0; i < s->n; i++) {
-		if (s->procs[i].pid == pid) {
-			return &s->procs[i];
-		}
-	}
-	return NULL;
-}
-
-static const pc_proc *
 tick(fx *f)
 {
 	assert_int_equal(
 	        pc_probe_processes_by_pid(f->probe, pc_clock_realtime_ms(), true, &f->snap), PC_OK);
-	return find(&f->snap, f->pid);
-}
-
-static void
-command(fx *f, const char *cmd)
-{
-	char reply[64];
-
-	assert_int_equal(pc_child_send(f->child, cmd), 0);
-	assert_int_equal(pc_child_read_line(f->child, reply, sizeof(reply)), 0);
-	assert_string_equal(reply, "ok");
+	return pc_test_find(&f->snap, f->pid);
 }
 
 static int
@@ -120,7 +100,7 @@ test_identity(void **state)
 	assert_true(r->create_time_ms + 1000 >= f->spawn_ms[0]);
 	assert_true(r->create_time_ms <= f->spawn_ms[1] + 1000);
 	/* Our own process is listed too. */
-	assert_non_null(find(&f->snap, pc_self_pid()));
+	assert_non_null(pc_test_find(&f->snap, pc_self_pid()));
 }
 
 static void
@@ -132,7 +112,7 @@ test_threads(void **state)
 	assert_non_null(tick(f));
 	before = tick(f)->threads;
 	assert_true(before >= 1);
-	command(f, "threads 5");
+	pc_test_command(f->child, "threads 5");
 	assert_int_equal(tick(f)->threads, before + 5);
 }
 
@@ -146,7 +126,7 @@ test_memory(void **state)
 	rss0  = r->rss_bytes;
 	priv0 = r->private_bytes;
 	assert_true(rss0 > 0);
-	command(f, "alloc 64");
+	pc_test_command(f->child, "alloc 64");
 	r = tick(f);
 	/* Linux counts a process's pages per CPU and folds them into the
 	 * count it reports in batches: up to pc_test_counter_slack() behind. */
@@ -164,7 +144,7 @@ test_io(void **state)
 	const pc_proc *r      = tick(f);
 	uint64_t       bytes0 = r->io_write_bytes, ops0 = r->io_write_ops;
 
-	command(f, "write 1024");
+	pc_test_command(f->child, "write 1024");
 	r = tick(f);
 	if (pc_test_under_wine()) {
 		/* Wine 8's GetProcessIoCounters succeeds but counts nothing. */
@@ -182,7 +162,7 @@ test_cpu(void **state)
 	const pc_proc *r    = tick(f);
 	uint64_t       cpu0 = r->cpu_user_us + r->cpu_system_us;
 
-	command(f, "spin 400");
+	pc_test_command(f->child, "spin 400");
 	r = tick(f);
 	if (pc_test_under_wine()) {
 		/* Wine 8's GetProcessTimes returns fixed CPU times. */
@@ -221,12 +201,12 @@ test_stats_for_pids(void **state)
 	const pc_proc *r;
 
 	assert_non_null(tick(f));
-	command(f, "alloc 16");
+	pc_test_command(f->child, "alloc 16");
 	assert_int_equal(
 	        pc_probe_stats_for_pids(f->probe, pids, 2, pc_clock_realtime_ms(), &f->snap),
 	        PC_OK);
 	assert_int_equal(f->snap.n, 1); /* the PID that does not exist is left out */
-	r = find(&f->snap, f->pid);
+	r = pc_test_find(&f->snap, f->pid);
 	assert_non_null(r);
 	assert_true(r->rss_bytes >= 16 * MIB);
 	assert_true(r->threads >= 1);
@@ -265,7 +245,7 @@ test_long_cmdline(void **state)
 	assert_string_equal(io, "ready");
 	assert_int_equal(
 	        pc_probe_processes_by_pid(f->probe, pc_clock_realtime_ms(), true, &f->snap), PC_OK);
-	r = find(&f->snap, pc_child_pid(c));
+	r = pc_test_find(&f->snap, pc_child_pid(c));
 	assert_non_null(r);
 	assert_non_null(r->cmdline);
 	printf("# %s: a command line of %zu bytes reported with %zu, partial %d\n", backend,

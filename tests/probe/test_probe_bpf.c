@@ -20,6 +20,7 @@
 #include "base/pc_err.h"
 #include "platform/pc_platform.h"
 #include "probe/pc_probe.h"
+#include "pc_probe_test.h"
 #include "pc_spawn.h"
 #include "pc_testdir.h"
 
@@ -34,27 +35,6 @@ typedef struct fx {
 	pc_child   *child[CHILDREN];
 	uint32_t    pid[CHILDREN];
 } fx;
-
-static const pc_proc *
-find(const pc_snapshot *s, uint32_t pid)
-{
-	for (size_t i = 0; i < s->n; i++) {
-		if (s->procs[i].pid == pid) {
-			return &s->procs[i];
-		}
-	}
-	return NULL;
-}
-
-static void
-command(pc_child *c, const char *cmd)
-{
-	char reply[64];
-
-	assert_int_equal(pc_child_send(c, cmd), 0);
-	assert_int_equal(pc_child_read_line(c, reply, sizeof(reply)), 0);
-	assert_string_equal(reply, "ok");
-}
 
 static int
 setup(void **state)
@@ -77,13 +57,13 @@ setup(void **state)
 		f->pid[i] = pc_child_pid(f->child[i]);
 	}
 	/* Known, and different for each: threads, memory, I/O, CPU. */
-	command(f->child[0], "threads 4");
-	command(f->child[0], "alloc 48");
-	command(f->child[1], "write 2048");
-	command(f->child[1], "spin 300");
-	command(f->child[2], "threads 1");
-	command(f->child[2], "spin 120");
-	command(f->child[2], "alloc 8");
+	pc_test_command(f->child[0], "threads 4");
+	pc_test_command(f->child[0], "alloc 48");
+	pc_test_command(f->child[1], "write 2048");
+	pc_test_command(f->child[1], "spin 300");
+	pc_test_command(f->child[2], "threads 1");
+	pc_test_command(f->child[2], "spin 120");
+	pc_test_command(f->child[2], "alloc 8");
 	*state = f;
 	return 0;
 }
@@ -145,7 +125,8 @@ test_static_fields_equal(void **state)
 
 	three_reads(f);
 	for (int i = 0; i < CHILDREN; i++) {
-		const pc_proc *a = find(&f->before, f->pid[i]), *b = find(&f->mid, f->pid[i]);
+		const pc_proc *a = pc_test_find(&f->before, f->pid[i]),
+		              *b = pc_test_find(&f->mid, f->pid[i]);
 		assert_non_null(a);
 		assert_non_null(b);
 		assert_int_equal(b->create_time_ms, a->create_time_ms);
@@ -172,8 +153,8 @@ test_static_fields_equal(void **state)
 	 * flagged by both. */
 	size_t both = 0, kernel = 0;
 	for (size_t i = 0; i < f->mid.n; i++) {
-		const pc_proc *b = &f->mid.procs[i], *a = find(&f->before, b->pid);
-		const pc_proc *c = find(&f->after, b->pid);
+		const pc_proc *b = &f->mid.procs[i], *a = pc_test_find(&f->before, b->pid);
+		const pc_proc *c = pc_test_find(&f->after, b->pid);
 		if (a == NULL || c == NULL || a->create_time_ms != c->create_time_ms) {
 			continue;
 		}
@@ -211,8 +192,9 @@ test_counters_agree(void **state)
 
 	three_reads(f);
 	for (int i = 0; i < CHILDREN; i++) {
-		const pc_proc *a = find(&f->before, f->pid[i]), *b = find(&f->mid, f->pid[i]);
-		const pc_proc *c = find(&f->after, f->pid[i]);
+		const pc_proc *a = pc_test_find(&f->before, f->pid[i]),
+		              *b = pc_test_find(&f->mid, f->pid[i]);
+		const pc_proc *c = pc_test_find(&f->after, f->pid[i]);
 		assert_non_null(a);
 		assert_non_null(b);
 		assert_non_null(c);
@@ -245,8 +227,9 @@ test_counters_agree(void **state)
 		       3 * (uint64_t)ncpu * batch * page);
 	}
 	/* What the children did, seen by the iterator. */
-	const pc_proc *t0 = find(&f->mid, f->pid[0]), *t1 = find(&f->mid, f->pid[1]);
-	const pc_proc *t2 = find(&f->mid, f->pid[2]);
+	const pc_proc *t0 = pc_test_find(&f->mid, f->pid[0]),
+	              *t1 = pc_test_find(&f->mid, f->pid[1]);
+	const pc_proc *t2 = pc_test_find(&f->mid, f->pid[2]);
 	assert_int_equal(t0->threads, 5);
 	assert_int_equal(t2->threads, 2);
 	assert_true(t0->rss_bytes >= 48u * MIB);
@@ -270,12 +253,13 @@ test_dead_threads_count(void **state)
 	uint64_t       cpu0;
 
 	assert_int_equal(pc_probe_processes_by_pid(f->bpf, 0, true, &f->mid), PC_OK);
-	b    = find(&f->mid, f->pid[2]);
+	b    = pc_test_find(&f->mid, f->pid[2]);
 	cpu0 = b->cpu_user_us + b->cpu_system_us;
-	command(f->child[2], "tspin 200"); /* a thread spins 200 ms, and ends */
+	pc_test_command(f->child[2], "tspin 200"); /* a thread spins 200 ms, and ends */
 	three_reads(f);
-	const pc_proc *a = find(&f->before, f->pid[2]), *c = find(&f->after, f->pid[2]);
-	b = find(&f->mid, f->pid[2]);
+	const pc_proc *a = pc_test_find(&f->before, f->pid[2]),
+	              *c = pc_test_find(&f->after, f->pid[2]);
+	b                = pc_test_find(&f->mid, f->pid[2]);
 	print_message("after a thread spun 200 ms and ended: cpu %llu -> %llu us (bpf), "
 	              "threads %u\n",
 	              (unsigned long long)cpu0,
