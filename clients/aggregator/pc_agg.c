@@ -1,4 +1,5 @@
-/* pc_agg.c: receiving many agents' streams into one replica a host. */
+/* pc_agg.c: receiving many agents' streams into one replica a host, and
+ * republishing them on one socket. */
 #include "pc_agg.h"
 
 #include <stdint.h>
@@ -6,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/pubsub0/sub.h>
 #include <nng/protocol/reqrep0/rep.h>
 
@@ -56,10 +58,27 @@ start_http(pc_agg *g)
 	return pc_http_start(&g->http, &o, g->metrics_bound, g->err, sizeof(g->err));
 }
 
+/* The fleet's stream: a PUB socket whose per-subscriber queue is bounded,
+ * and which drops for a subscriber that falls behind rather than wait. */
+static int
+start_publish(pc_agg *g)
+{
+	int queue = g->opts.publish_queue ? g->opts.publish_queue : PC_AGG_PUBLISH_QUEUE;
+	int rv;
+
+	if ((rv = nng_pub0_open(&g->pub)) != 0 ||
+	    (rv = nng_socket_set_int(g->pub, NNG_OPT_SENDBUF, queue)) != 0) {
+		return fail(g, pc_nng_err(rv), "publish socket: %s%s", nng_strerror(rv), "");
+	}
+	g->has_pub = true;
+	return pc_listen(g->pub, g->opts.publish, g->opts.ipc_mode, &g->opts.tls, g->publish_bound,
+	                 g->err, sizeof(g->err));
+}
+
 int
 pc_agg_start(pc_agg *g, const pc_agg_opts *o)
 {
-	pc_service_hooks hooks = { .arg = g, .host_info = host_info };
+	pc_service_hooks hooks = { .arg = g, .host_info = host_info, .fleet = true };
 	int              rv;
 
 	memset(g, 0, sizeof(*g));
@@ -95,6 +114,9 @@ pc_agg_start(pc_agg *g, const pc_agg_opts *o)
 	if ((rv = pc_rpc_server_start(g->rep, pc_service_base(g->svc), RPC_WORKERS, &g->rpc)) !=
 	    PC_OK) {
 		return fail(g, rv, "rpc: %s%s", pc_strerror(rv), "");
+	}
+	if (o->publish != NULL && (rv = start_publish(g)) != PC_OK) {
+		return rv;
 	}
 	return o->metrics != NULL ? start_http(g) : PC_OK;
 }
@@ -229,7 +251,10 @@ starts_table(const Pidcast__Update *u)
 	       (!u->has_parts || u->parts <= 1 || (u->has_part && u->part == 0));
 }
 
-static void
+/* Applies u to its host's table; whether to republish it: an update of a
+ * host tracked, that its table took, held, or found out of sequence (a
+ * follower of the fleet's stream judges the sequence itself). */
+static bool
 apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 {
 	pc_agg_host *h     = find_host(g, u->host);
@@ -239,7 +264,7 @@ apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 
 	if (fresh && !starts_table(u)) {
 		g->counts.gaps++; /* a host not seen yet starts at its keyframe */
-		return;
+		return false;
 	}
 	if (fresh && (g->n_hosts >= max_hosts(g) || (h = host_new(g, u->host)) == NULL)) {
 		g->counts.bad++;
@@ -248,7 +273,7 @@ apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 			pc_buf_printf(log, "host limit (%zu) reached: ", max_hosts(g));
 			log_host(log, u->host, " and later ones not tracked\n");
 		}
-		return;
+		return false;
 	}
 	h->heard_us = pc_clock_mono_us();
 	rv          = pc_replica_apply(h->rep, u, on_event, h, &res);
@@ -266,7 +291,7 @@ apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 			pc_buf_printf(log, "over %zu processes or %zu bytes\n",
 			              (size_t)PC_REPLICA_MAX_PROCS, (size_t)PC_REPLICA_MAX_BYTES);
 		}
-		return;
+		return false;
 	}
 	if (res == PC_APPLIED && h != NULL) {
 		g->counts.applied++;
@@ -282,6 +307,7 @@ apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 			h->gaps++;
 		}
 	}
+	return h != NULL;
 }
 
 static void
@@ -313,31 +339,54 @@ refuse_host(pc_agg *g, pc_buf *log)
 	}
 }
 
+/* The message as received, on the publish socket: its bytes are the
+ * frame (topic and Update), so nothing is encoded again, and PUB takes a
+ * reference for each subscriber rather than a copy. nng_sendmsg owns the
+ * message once it succeeds; PUB does not block, and drops for a
+ * subscriber whose queue is full. */
+static void
+republish(pc_agg *g, nng_msg *m)
+{
+	if (nng_sendmsg(g->pub, m, NNG_FLAG_NONBLOCK) != 0) {
+		nng_msg_free(m);
+		return;
+	}
+	nng_mtx_lock(g->lock);
+	g->counts.published++;
+	nng_mtx_unlock(g->lock);
+}
+
 int
 pc_agg_poll(pc_agg *g, int timeout_ms, pc_buf *log)
 {
 	Pidcast__Update *u;
-	void            *buf;
-	size_t           len;
+	nng_msg         *m     = NULL;
+	bool             again = false;
 	int              rv, prv;
 
 	nng_socket_set_ms(g->sub, NNG_OPT_RECVTIMEO, timeout_ms);
-	rv = nng_recv(g->sub, &buf, &len, NNG_FLAG_ALLOC);
+	rv = nng_recvmsg(g->sub, &m, 0);
 	nng_mtx_lock(g->lock);
 	if (rv == 0) {
 		g->counts.updates++;
-		if ((prv = pc_update_parse(buf, len, &u)) == PC_OK) {
-			apply(g, u, log);
+		if ((prv = pc_update_parse(nng_msg_body(m), nng_msg_len(m), &u)) == PC_OK) {
+			again = apply(g, u, log) && g->has_pub;
 			pidcast__update__free_unpacked(u, NULL);
 		} else if (prv == PC_EINVAL) {
 			refuse_host(g, log);
 		} else {
 			g->counts.bad++;
 		}
-		nng_free(buf, len);
 	}
 	check_liveness(g, log);
 	nng_mtx_unlock(g->lock);
+	/* Out of the lock: queries need not wait for it. A snapshot taken
+	 * meanwhile may be one update ahead of the stream, never behind. */
+	if (again) {
+		republish(g, m);
+	} else if (m != NULL) {
+		nng_msg_free(m);
+	}
 	return rv == 0 || rv == NNG_ETIMEDOUT ? PC_OK : pc_nng_err(rv);
 }
 
@@ -348,6 +397,9 @@ pc_agg_stop(pc_agg *g)
 	pc_rpc_server_stop(g->rpc);
 	nng_close(g->rep);
 	nng_close(g->sub);
+	if (g->has_pub) {
+		nng_close(g->pub);
+	}
 	pc_service_close(g->svc);
 	for (size_t i = 0; i < g->n_hosts; i++) {
 		host_free(g->hosts[i]);

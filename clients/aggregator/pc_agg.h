@@ -1,6 +1,6 @@
 /* pc_agg.h: the aggregator: one replica a host, fed by agents that dial in
- * or that it dials, with liveness, the query service over every host, and
- * Prometheus metrics. */
+ * or that it dials, with liveness, the query service over every host, the
+ * fleet's stream republished on one PUB socket, and Prometheus metrics. */
 #ifndef PC_AGG_H
 #define PC_AGG_H
 
@@ -22,6 +22,7 @@
 
 #define PC_AGG_DEFAULT_LISTEN  "tcp://127.0.0.1:7460"
 #define PC_AGG_DEFAULT_RPC     "tcp://127.0.0.1:7461"
+#define PC_AGG_DEFAULT_PUBLISH "tcp://127.0.0.1:7462"
 #define PC_AGG_DEFAULT_METRICS "http://127.0.0.1:9464/metrics"
 
 typedef enum pc_group_by {
@@ -38,6 +39,8 @@ typedef struct pc_agg_opts {
 	const char **agents; /* agents' PUB URLs to dial */
 	int          n_agents;
 	const char  *rpc;
+	const char  *publish;            /* the fleet's stream; NULL: not published */
+	int          publish_queue;      /* messages queued a subscriber; 0: PC_AGG_PUBLISH_QUEUE */
 	const char  *metrics;            /* NULL: no HTTP server */
 	nng_duration metrics_timeout_ms; /* 0: PC_HTTP_TIMEOUT_MS */
 	size_t       metrics_max_conns;  /* 0: PC_HTTP_MAX_CONNS */
@@ -51,6 +54,14 @@ typedef struct pc_agg_opts {
 	int          ipc_mode;    /* of ipc:// sockets */
 	pc_tls       tls;         /* of tls+tcp:// sockets, listening and dialing */
 } pc_agg_opts;
+
+/* The messages the publish socket queues for each subscriber by default
+ * (--publish-queue; NNG_OPT_SENDBUF, at most 8192). PUB never blocks: a
+ * subscriber further behind loses the oldest, sees a gap and resyncs, and
+ * ingest never waits for it. The queue holds references to messages the
+ * aggregator received (shared by every subscriber), so a slow subscriber
+ * holds at most this many of them. */
+#define PC_AGG_PUBLISH_QUEUE 1024
 
 /* The most hosts tracked by default (--max-hosts): each costs a table, so a
  * peer that makes up host names must not make the aggregator grow without
@@ -81,12 +92,15 @@ typedef struct pc_agg_host {
 typedef struct pc_agg_counts {
 	uint64_t updates, applied, gaps, bad, hosts_down_events;
 	uint64_t hosts_refused; /* updates whose topic names a forbidden host */
+	uint64_t published;     /* updates republished on the publish socket */
 } pc_agg_counts;
 
 typedef struct pc_agg {
 	pc_agg_opts    opts;
 	nng_socket     sub;
 	nng_socket     rep;
+	nng_socket     pub; /* when has_pub */
+	bool           has_pub;
 	nng_mtx       *lock; /* guards hosts, counts and the replicas */
 	pc_agg_host  **hosts;
 	size_t         n_hosts;
@@ -97,12 +111,19 @@ typedef struct pc_agg {
 	pc_http       *http;
 	char           listen_bound[PC_URL_MAX]; /* the URLs as bound (port 0: the OS's) */
 	char           rpc_bound[PC_URL_MAX];
+	char           publish_bound[PC_URL_MAX];
 	char           metrics_bound[PC_URL_MAX];
 	char           err[256];
 } pc_agg;
 
 int pc_agg_start(pc_agg *g, const pc_agg_opts *o);
-/* Receives for up to timeout_ms, applies, and checks liveness. Lines for
+/* Receives for up to timeout_ms, applies, republishes, and checks
+ * liveness. An update is republished as it came (the message received,
+ * not a copy, not encoded again) once its host's table took it or held it
+ * as a part, or found it out of sequence: every update of a tracked host
+ * that decoded, after it was applied, so that a snapshot of the host
+ * (GetSnapshot with its host) is never behind the updates republished
+ * before it. Lines for
  * the log (host up and down) are appended to log, each ending in a newline
  * and holding no other: host names in them are escaped (pc_term.h). */
 int  pc_agg_poll(pc_agg *g, int timeout_ms, pc_buf *log);

@@ -22,13 +22,21 @@ usage(FILE *out)
 	        "usage: pidcast-aggregator [options]\n"
 	        "\n"
 	        "Keeps every agent's process table, answers queries across hosts (the\n"
-	        "agent's RPC service, with hosts), and serves Prometheus metrics.\n"
+	        "agent's RPC service, with hosts), republishes every host's updates on\n"
+	        "one stream, and serves Prometheus metrics.\n"
 	        "\n"
 	        "options:\n"
 	        "  --listen URL       agents dial in here, with pidcast-agent --aggregator URL\n"
 	        "                     (default %s; 'none' to not listen)\n"
 	        "  --agent URL        also dial this agent's stream (repeatable)\n"
 	        "  --rpc URL          where queries are answered (default %s)\n"
+	        "  --publish URL      the fleet's stream: every host's updates as they came,\n"
+	        "                     for pidcast-sub URL --rpc (the --rpc above), which\n"
+	        "                     resyncs each host from this aggregator's tables\n"
+	        "                     (default %s; 'none' to not publish)\n"
+	        "  --publish-queue N  messages queued for each subscriber, 1 to 8192\n"
+	        "                     (default %d); one further behind loses the oldest\n"
+	        "                     and resyncs: a slow subscriber never holds up ingest\n"
 	        "  --metrics URL      Prometheus page (default %s;\n"
 	        "                     'none' to disable; https:// takes the TLS options\n"
 	        "                     below, as the other listeners do)\n"
@@ -40,8 +48,9 @@ usage(FILE *out)
 	        "                     the fd limit (default %d); when full, a new one\n"
 	        "                     closes the one waiting longest for its request\n"
 	        "  --bound-file FILE  once listening, write there the URLs as bound: a\n"
-	        "                     'listen', 'rpc' and 'metrics' line each (port 0 in a\n"
-	        "                     URL lets the OS pick a free port; this tells which)\n"
+	        "                     'listen', 'rpc', 'publish' and 'metrics' line each\n"
+	        "                     (port 0 in a URL lets the OS pick a free port; this\n"
+	        "                     tells which)\n"
 	        "  --down-after N     a host silent for N of its intervals is down (default 3)\n"
 	        "  --group-by KEY     process groups in metrics: name, user, exe, container,\n"
 	        "                     service or cgroup (default name); processes without\n"
@@ -65,9 +74,9 @@ usage(FILE *out)
 	        "URLs are NNG's: tcp://HOST:PORT, tls+tcp://HOST:PORT, ipc:///PATH.\n"
 	        "Hosts are told apart by the host name in their stream. After a gap a host\n"
 	        "recovers at its next keyframe. It stops cleanly on SIGINT and SIGTERM.\n",
-	        PC_AGG_DEFAULT_LISTEN, PC_AGG_DEFAULT_RPC, PC_AGG_DEFAULT_METRICS,
-	        PC_HTTP_TIMEOUT_MS, PC_HTTP_SEND_MS / 1000, PC_HTTP_MAX_CONNS, PC_AGG_MAX_HOSTS,
-	        PC_AGG_MAX_RETIRED);
+	        PC_AGG_DEFAULT_LISTEN, PC_AGG_DEFAULT_RPC, PC_AGG_DEFAULT_PUBLISH,
+	        PC_AGG_PUBLISH_QUEUE, PC_AGG_DEFAULT_METRICS, PC_HTTP_TIMEOUT_MS,
+	        PC_HTTP_SEND_MS / 1000, PC_HTTP_MAX_CONNS, PC_AGG_MAX_HOSTS, PC_AGG_MAX_RETIRED);
 }
 
 /* Each line of a poll's log with the program's name in front, so that a
@@ -100,12 +109,16 @@ main(int argc, char **argv)
 		OPT_BOUND_FILE,
 		OPT_MAX_RETIRED,
 		OPT_HTTP_TIMEOUT,
-		OPT_HTTP_CONNS
+		OPT_HTTP_CONNS,
+		OPT_PUBLISH,
+		OPT_PUBLISH_QUEUE
 	};
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "agent", required_argument, NULL, OPT_AGENT },
 		{ "rpc", required_argument, NULL, OPT_RPC },
+		{ "publish", required_argument, NULL, OPT_PUBLISH },
+		{ "publish-queue", required_argument, NULL, OPT_PUBLISH_QUEUE },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "down-after", required_argument, NULL, OPT_DOWN },
 		{ "group-by", required_argument, NULL, OPT_GROUP },
@@ -129,6 +142,7 @@ main(int argc, char **argv)
 		       .listen     = PC_AGG_DEFAULT_LISTEN,
 		       .agents     = agents,
 		       .rpc        = PC_AGG_DEFAULT_RPC,
+		       .publish    = PC_AGG_DEFAULT_PUBLISH,
 		       .metrics    = PC_AGG_DEFAULT_METRICS,
 		       .down_after = 3,
 	};
@@ -160,6 +174,20 @@ main(int argc, char **argv)
 		case OPT_METRICS:
 			o.metrics = strcmp(optarg, "none") == 0 ? NULL : optarg;
 			break;
+		case OPT_PUBLISH:
+			o.publish = strcmp(optarg, "none") == 0 ? NULL : optarg;
+			break;
+		case OPT_PUBLISH_QUEUE: {
+			uint64_t v;
+			if (pc_parse_u64(optarg, &v) != 0 || v == 0 || v > 8192) {
+				fprintf(stderr,
+				        "pidcast-aggregator: invalid --publish-queue '%s'\n",
+				        optarg);
+				return 2;
+			}
+			o.publish_queue = (int)v;
+			break;
+		}
 		case OPT_DOWN:
 			o.down_after = (uint32_t)strtoul(optarg, &end, 10);
 			if (*end != '\0' || o.down_after == 0) {
@@ -284,12 +312,15 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (bound_file != NULL) {
-		pc_bound_entry e[3];
+		pc_bound_entry e[4];
 		size_t         n = 0;
 		if (o.listen != NULL) {
 			e[n++] = (pc_bound_entry){ "listen", g.listen_bound };
 		}
 		e[n++] = (pc_bound_entry){ "rpc", g.rpc_bound };
+		if (o.publish != NULL) {
+			e[n++] = (pc_bound_entry){ "publish", g.publish_bound };
+		}
 		if (o.metrics != NULL) {
 			e[n++] = (pc_bound_entry){ "metrics", g.metrics_bound };
 		}
@@ -300,9 +331,10 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
-	fprintf(stderr, "pidcast-aggregator: agents on %s, rpc on %s, metrics on %s\n",
+	fprintf(stderr,
+	        "pidcast-aggregator: agents on %s, rpc on %s, publish on %s, metrics on %s\n",
 	        o.listen ? g.listen_bound : "(dial only)", g.rpc_bound,
-	        o.metrics ? g.metrics_bound : "(off)");
+	        o.publish ? g.publish_bound : "(off)", o.metrics ? g.metrics_bound : "(off)");
 	while (!pc_stop_requested()) {
 		pc_buf_reset(&log);
 		if ((rv = pc_agg_poll(&g, 100, &log)) != PC_OK) {

@@ -96,6 +96,8 @@ static const metric M[] = {
 	{ "pidcast_aggregator_bad_total", "counter", "messages that did not decode" },
 	{ "pidcast_aggregator_hosts_refused_total", "counter",
 	  "updates refused for their host name (empty, over 255 bytes, with '/')" },
+	{ "pidcast_aggregator_published_total", "counter",
+	  "updates republished on the fleet's stream (--publish)" },
 };
 
 enum {
@@ -118,6 +120,7 @@ enum {
 	A_GAPS,
 	A_BAD,
 	A_HOSTS_REFUSED,
+	A_PUBLISHED,
 	N_METRICS
 };
 
@@ -379,10 +382,11 @@ format(pc_buf *b, const hostsnap *hs, size_t n, const pc_agg_counts *c)
 	for (int m = 0; m < N_METRICS; m++) {
 		head(b, m);
 		if (m >= A_UPDATES) {
-			uint64_t v = m == A_UPDATES ? c->updates
-			             : m == A_GAPS  ? c->gaps
-			             : m == A_BAD   ? c->bad
-			                            : c->hosts_refused;
+			uint64_t v = m == A_UPDATES         ? c->updates
+			             : m == A_GAPS          ? c->gaps
+			             : m == A_BAD           ? c->bad
+			             : m == A_HOSTS_REFUSED ? c->hosts_refused
+			                                    : c->published;
 			pc_buf_printf(b, "%s %" PRIu64 "\n", M[m].name, v);
 			continue;
 		}

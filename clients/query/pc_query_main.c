@@ -45,8 +45,9 @@ usage(FILE *out)
 	        "Asks a pidcast agent (or aggregator) about its processes.\n"
 	        "\n"
 	        "commands:\n"
-	        "  get PID            one process, every field\n"
-	        "  list               every process, page by page; filters:\n"
+	        "  get PID            one process, every field, and its host\n"
+	        "  list               every process, page by page (from an aggregator, with\n"
+	        "                     its host: a HOST column, \"host\" in --json); filters:\n"
 	        "    --name GLOB        name matches a shell glob, e.g. 'python*'\n"
 	        "    --user U           user name is exactly U\n"
 	        "    --ppid P           children of process P\n"
@@ -210,10 +211,22 @@ cmd_list(query *q, const Pidcast__ListProcessesRequest *filter)
 		if (rv != EXIT_OK) {
 			break;
 		}
-		if (!q->json && !in.has_page_token) {
-			pc_query_print_list_header(stdout);
+		/* A server of hosts names the host of each record: one each,
+		 * or the reply is not one to print. */
+		bool hosts = reply->n_hosts > 0;
+		if (hosts && reply->n_hosts != reply->n_processes) {
+			fprintf(stderr,
+			        PROG ": ListProcesses: the reply names %zu hosts for %zu "
+			             "processes\n",
+			        reply->n_hosts, reply->n_processes);
+			pidcast__list_processes_reply__free_unpacked(reply, NULL);
+			return EXIT_ERR;
 		}
-		err = pc_query_print_list(stdout, reply->processes, reply->n_processes, q->json);
+		if (!q->json && !in.has_page_token) {
+			pc_query_print_list_header(stdout, hosts);
+		}
+		err = pc_query_print_list(stdout, reply->processes, reply->n_processes,
+		                          hosts ? reply->hosts : NULL, q->json);
 		if (err != PC_OK) {
 			rv = print_failed("ListProcesses", err);
 		}
@@ -248,9 +261,9 @@ cmd_snapshot(query *q)
 	fprintf(stderr, ", instance %016" PRIx64 ", seq %" PRIu64 ", %zu processes\n",
 	        u->instance_id, u->seq, u->n_upserts);
 	if (!q->json) {
-		pc_query_print_list_header(stdout);
+		pc_query_print_list_header(stdout, false);
 	}
-	if ((rv = pc_query_print_list(stdout, u->upserts, u->n_upserts, q->json)) != PC_OK) {
+	if ((rv = pc_query_print_list(stdout, u->upserts, u->n_upserts, NULL, q->json)) != PC_OK) {
 		rv = print_failed("GetSnapshot", rv);
 	}
 	pidcast__update__free_unpacked(u, NULL);

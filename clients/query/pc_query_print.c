@@ -122,21 +122,34 @@ print_record(FILE *out, const pc_proc *p, pc_mask mask, const char *host, bool j
 	return PC_OK;
 }
 
+/* The HOST column's width: a longer name is written whole and pushes its
+ * row, since a cut name could be another host's. */
+#define HOST_WIDTH 16
+
 void
-pc_query_print_list_header(FILE *out)
+pc_query_print_list_header(FILE *out, bool with_host)
 {
+	if (with_host) {
+		fprintf(out, "%-*s ", HOST_WIDTH, "HOST");
+	}
 	fprintf(out, "%7s %7s %-12s %7s %9s %10s %s\n", "PID", "PPID", "USER", "THREADS",
 	        "RSS(MiB)", "CPU(s)", "NAME");
 }
 
 static int
-list_row(FILE *out, const pc_proc *p, bool json)
+list_row(FILE *out, const pc_proc *p, const char *host, bool json)
 {
 	pc_buf b = { 0 };
 
 	if (json) {
-		json_open(&b, p, NULL);
+		json_open(&b, p, host);
 		return json_close(out, &b);
+	}
+	if (host != NULL) {
+		for (int n = put_clean(out, host, INT_MAX); n < HOST_WIDTH; n++) {
+			putc(' ', out);
+		}
+		putc(' ', out);
 	}
 	fprintf(out, "%7" PRIu32 " %7" PRIu32 " ", p->pid, p->ppid);
 	put_padded(out, p->user, 12);
@@ -201,14 +214,14 @@ pc_query_print_record(FILE *out, const Pidcast__Process *m, const char *host, bo
 }
 
 int
-pc_query_print_list(FILE *out, Pidcast__Process *const *m, size_t n, bool json)
+pc_query_print_list(FILE *out, Pidcast__Process *const *m, size_t n, char *const *hosts, bool json)
 {
 	int rv = PC_OK;
 
 	for (size_t i = 0; rv == PC_OK && i < n; i++) {
 		pc_proc p = { 0 };
 		if ((rv = decode(m[i], &p, NULL)) == PC_OK) {
-			rv = list_row(out, &p, json);
+			rv = list_row(out, &p, hosts != NULL ? hosts[i] : NULL, json);
 		}
 		pc_proc_clear(&p);
 	}

@@ -17,9 +17,13 @@
 int pc_query_print_record(FILE *out, const Pidcast__Process *m, const char *host, bool json);
 
 /* Lists: PID PPID USER THREADS RSS(MiB) CPU(s) NAME, or a JSON object a
- * line. The header is separate so that pages can follow one another. */
-void pc_query_print_list_header(FILE *out);
-int  pc_query_print_list(FILE *out, Pidcast__Process *const *m, size_t n, bool json);
+ * line. The header is separate so that pages can follow one another.
+ * hosts (n of them, or NULL) names each record's host, from a server of
+ * several (the aggregator): then the table starts with a HOST column
+ * (with_host) and each JSON object has "host". */
+void pc_query_print_list_header(FILE *out, bool with_host);
+int  pc_query_print_list(FILE *out, Pidcast__Process *const *m, size_t n, char *const *hosts,
+                         bool json);
 
 /* Top: PID NAME CPU% RSS(MiB) IO(B/s), and HOST when the entries have one;
  * or the records with "cpu_percent" and "io_bytes_per_sec". */

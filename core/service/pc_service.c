@@ -192,6 +192,7 @@ list_processes(Pidcast__Agent_Service *b, const Pidcast__ListProcessesRequest *i
 	pc_service                 *s     = SVC(b);
 	Pidcast__ListProcessesReply reply = PIDCAST__LIST_PROCESSES_REPLY__INIT;
 	Pidcast__Process          **ptrs  = NULL;
+	char                      **hosts = NULL;
 	size_t                      n     = 0, size, from, count;
 	hit                        *hits;
 
@@ -209,12 +210,19 @@ list_processes(Pidcast__Agent_Service *b, const Pidcast__ListProcessesRequest *i
 	from  = in->has_page_token ? in->page_token : 0;
 	from  = from < n ? from : n;
 	count = n - from < size ? n - from : size;
-	if ((ptrs = proc_array(count, cd)) != NULL) {
+	if (s->hooks.fleet && (hosts = malloc((count + 1) * sizeof(*hosts))) == NULL) {
+		pc_rpc_fail(cd, EXHAUSTED, "out of memory");
+	} else if ((ptrs = proc_array(count, cd)) != NULL) {
 		for (size_t i = 0; i < count; i++) {
 			pc_codec_proc_to_msg(hits[from + i].rec, PC_MASK_ALL, ptrs[i]);
+			if (hosts != NULL) {
+				hosts[i] = (char *)pc_replica_host(hits[from + i].rep);
+			}
 		}
 		reply.processes   = ptrs;
 		reply.n_processes = count;
+		reply.hosts       = hosts;
+		reply.n_hosts     = hosts != NULL ? count : 0;
 		reply.has_total   = 1;
 		reply.total       = (uint32_t)n;
 		if (from + count < n) {
@@ -225,6 +233,7 @@ list_processes(Pidcast__Agent_Service *b, const Pidcast__ListProcessesRequest *i
 	}
 	nng_mtx_unlock(s->lock);
 	free(ptrs);
+	free(hosts);
 	free(hits);
 }
 

@@ -33,6 +33,9 @@ typedef struct pc_service_hooks {
 	void (*host_info)(void *arg, const pc_replica *r, bool *up, uint64_t *gaps);
 	/* The agent's probe's event figures (ListHosts); NULL: none. */
 	void (*probe_stats)(void *arg, pc_probe_stats *out);
+	/* A server of hosts (the aggregator): ListProcesses names the host
+	 * of each record (ListProcessesReply.hosts). */
+	bool fleet;
 } pc_service_hooks;
 
 typedef struct pc_service pc_service;

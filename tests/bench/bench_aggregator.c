@@ -1,9 +1,12 @@
 /* bench_aggregator.c: M simulated agents of N processes each, one TCP
  * connection each, one update a second, against a real pidcast-aggregator:
- * does it keep every host synced with no gap, at what CPU and memory? */
+ * does it keep every host synced with no gap, at what CPU and memory? With
+ * -u K, K subscribers follow the fleet's stream (--publish) meanwhile, so
+ * that the republish's cost shows; -P runs it with --publish none. */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +14,12 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/pubsub0/sub.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "base/pc_err.h"
+#include "net/pc_net.h"
 #include "platform/pc_platform.h"
 #include "rpc/pc_rpc.h"
 #include "pc_spawn.h"
@@ -114,6 +119,53 @@ sim_tick(sim *s, unsigned churn)
 	return rv == PC_OK ? nng_send(s->pub, s->enc.frame.data, s->enc.frame.len, 0) : rv;
 }
 
+/* A subscriber of the fleet's stream: a SUB socket drained by a thread,
+ * counting what it receives (it decodes nothing: its own cost is not the
+ * aggregator's). */
+typedef struct fan {
+	nng_socket      sub;
+	nng_thread     *thr;
+	volatile bool   stop;
+	volatile size_t msgs, bytes;
+} fan;
+
+static void
+fan_run(void *arg)
+{
+	fan *f = arg;
+
+	while (!f->stop) {
+		nng_msg *m;
+		if (nng_recvmsg(f->sub, &m, 0) == 0) {
+			f->msgs++;
+			f->bytes += nng_msg_len(m);
+			nng_msg_free(m);
+		}
+	}
+}
+
+static int
+fan_start(fan *f, const char *url)
+{
+	if (nng_sub0_open(&f->sub) != 0 ||
+	    nng_socket_set(f->sub, NNG_OPT_SUB_SUBSCRIBE, PC_TOPIC_PREFIX, 3) != 0 ||
+	    nng_socket_set_size(f->sub, NNG_OPT_RECVMAXSZ, PC_RECV_MAX) != 0 ||
+	    nng_socket_set_int(f->sub, NNG_OPT_RECVBUF, 8192) != 0 ||
+	    nng_socket_set_ms(f->sub, NNG_OPT_RECVTIMEO, 200) != 0 ||
+	    nng_dial(f->sub, url, NULL, NNG_FLAG_NONBLOCK) != 0) {
+		return -1;
+	}
+	return nng_thread_create(&f->thr, fan_run, f) != 0 ? -1 : 0;
+}
+
+static void
+fan_stop(fan *f)
+{
+	f->stop = true;
+	nng_thread_destroy(f->thr);
+	nng_close(f->sub);
+}
+
 /* CPU seconds and RSS of a process, from /proc. */
 static void
 proc_usage(uint32_t pid, double *cpu_s, double *rss_mb)
@@ -174,10 +226,11 @@ host_stats(nng_socket req, size_t *up_synced, uint64_t *gaps, size_t *procs)
 int
 main(int argc, char **argv)
 {
-	unsigned agents = 100, procs = 1000, seconds = 30, churn = 20;
+	unsigned agents = 100, procs = 1000, seconds = 30, churn = 20, subs = 0;
+	bool     publish = true;
 	int      c;
 
-	while ((c = getopt(argc, argv, "a:p:s:c:")) != -1) {
+	while ((c = getopt(argc, argv, "a:p:s:c:u:P")) != -1) {
 		switch (c) {
 		case 'a':
 			agents = (unsigned)atoi(optarg);
@@ -191,25 +244,48 @@ main(int argc, char **argv)
 		case 'c':
 			churn = (unsigned)atoi(optarg);
 			break;
+		case 'u':
+			subs = (unsigned)atoi(optarg);
+			break;
+		case 'P':
+			publish = false;
+			break;
 		default:
 			fprintf(stderr,
 			        "usage: bench_aggregator [-a AGENTS] [-p PROCS] [-s SECONDS] "
-			        "[-c CHANGED-PER-TICK]\n");
+			        "[-c CHANGED-PER-TICK] [-u SUBSCRIBERS | -P]\n");
 			return 2;
 		}
 	}
 	const char *listen = "tcp://127.0.0.1:17480", *rpc = "tcp://127.0.0.1:17481";
-	const char *av[] = { PC_AGGREGATOR_PATH, "--listen", listen, "--rpc", rpc,
-		             "--metrics",        "none",     NULL };
+	const char *pub  = "tcp://127.0.0.1:17482";
+	const char *av[] = { PC_AGGREGATOR_PATH,
+		             "--listen",
+		             listen,
+		             "--rpc",
+		             rpc,
+		             "--metrics",
+		             "none",
+		             "--publish",
+		             publish ? pub : "none",
+		             NULL };
 	pc_child   *agg  = pc_child_start(av);
 	sim        *sims = calloc(agents, sizeof(*sims));
+	fan        *fans = calloc(subs + 1, sizeof(*fans));
 	nng_socket  req;
 
-	if (agg == NULL || sims == NULL) {
+	if (agg == NULL || sims == NULL || fans == NULL || (subs > 0 && !publish)) {
 		fprintf(stderr, "bench_aggregator: cannot start %s\n", PC_AGGREGATOR_PATH);
 		return 1;
 	}
 	pc_sleep_ms(300);
+	for (unsigned i = 0; i < subs; i++) {
+		if (fan_start(&fans[i], pub) != 0) {
+			fprintf(stderr, "bench_aggregator: subscriber %u cannot start\n", i);
+			pc_child_kill(agg);
+			return 1;
+		}
+	}
 	for (unsigned i = 0; i < agents; i++) {
 		sim_init(&sims[i], i, procs);
 		if (nng_pub0_open(&sims[i].pub) != 0 ||
@@ -228,7 +304,7 @@ main(int argc, char **argv)
 	uint64_t start = pc_clock_mono_us(), next = start, late = 0;
 	double   cpu0 = 0, cpu1, rss = 0, rss_max = 0;
 	uint64_t gaps0 = 0, gaps1;
-	size_t   ok, total;
+	size_t   ok, total, bytes0 = 0;
 	for (unsigned t = 0; t < seconds; t++) {
 		for (unsigned i = 0; i < agents; i++) {
 			uint64_t at  = next + (uint64_t)i * 1000000u / agents;
@@ -247,6 +323,9 @@ main(int argc, char **argv)
 			proc_usage(pc_child_pid(agg), &cpu0, &rss);
 			host_stats(req, &ok, &gaps0, &total);
 			start = pc_clock_mono_us();
+			for (unsigned i = 0; i < subs; i++) {
+				bytes0 += fans[i].bytes;
+			}
 		}
 		proc_usage(pc_child_pid(agg), &cpu1, &rss);
 		rss_max = rss > rss_max ? rss : rss_max;
@@ -261,6 +340,25 @@ main(int argc, char **argv)
 	       "\n",
 	       agents, procs, churn, KEYFRAME_EVERY, ok, agents, total, gaps1 - gaps0,
 	       100.0 * (cpu1 - cpu0) / wall, rss, rss_max, late);
+	if (subs > 0) {
+		/* Every update was sent after the subscribers were up: the
+		 * share received is of all of them; the rate, after warm-up. */
+		size_t msgs = 0, bytes = 0, sent = (size_t)seconds * agents;
+		for (unsigned i = 0; i < subs; i++) {
+			msgs += fans[i].msgs;
+			bytes += fans[i].bytes;
+		}
+		printf("publish: %u subscribers received %.1f%% of the %zu updates sent, "
+		       "%.1f MB/s each after warm-up\n",
+		       subs, 100.0 * (double)msgs / ((double)sent * subs), sent,
+		       (double)(bytes - bytes0) / 1e6 / wall / subs);
+	} else {
+		printf("publish: %s, no subscriber\n", publish ? "on" : "off (--publish none)");
+	}
+	for (unsigned i = 0; i < subs; i++) {
+		fan_stop(&fans[i]);
+	}
+	free(fans);
 	nng_close(req);
 	for (unsigned i = 0; i < agents; i++) {
 		nng_close(sims[i].pub);

@@ -116,16 +116,18 @@ pc_check_follow_equals(pc_follow *f, nng_socket req, const char *host)
 {
 	for (int attempt = 0; attempt < 50; attempt++) {
 		Pidcast__Update *s = pc_check_snapshot(req, host);
-		pc_replica      *r = pc_follow_replica(f);
+		pc_replica      *r = host != NULL ? pc_follow_find(f, host) : pc_follow_replica(f);
 
 		/* Bounded in time too: a follower slower than the stream (under
 		 * valgrind, on a loaded machine) can receive frames forever
-		 * without reaching the snapshot's sequence. */
+		 * without reaching the snapshot's sequence. A follower of many
+		 * hosts may not have met this one yet. */
 		uint64_t until = pc_clock_mono_us() + 3000000u;
-		while (pc_replica_seq(r) < s->seq && pc_clock_mono_us() < until &&
+		while ((r == NULL || pc_replica_seq(r) < s->seq) && pc_clock_mono_us() < until &&
 		       pc_follow_poll(f, 300, NULL, NULL) == PC_OK) {
+			r = host != NULL ? pc_follow_find(f, host) : pc_follow_replica(f);
 		}
-		if (pc_replica_seq(r) != s->seq || !pc_replica_synced(r) ||
+		if (r == NULL || pc_replica_seq(r) != s->seq || !pc_replica_synced(r) ||
 		    pc_replica_instance(r) != s->instance_id) {
 			pidcast__update__free_unpacked(s, NULL);
 			continue;

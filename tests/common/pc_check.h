@@ -27,7 +27,8 @@ void pc_check_replica_equals(const pc_replica *r, const Pidcast__Update *s);
 void pc_check_updates_equal(const Pidcast__Update *a, const Pidcast__Update *b);
 
 /* The follower's table equals the snapshot of the service at req (of
- * host, for an aggregator) at the same sequence. Ticks move on, so it
+ * host, for an aggregator; the follower's table of that host too, when
+ * it follows the aggregator's stream) at the same sequence. Ticks move on, so it
  * catches one tick exactly, polling the follower up to the snapshot's
  * sequence; it fails after 50 attempts. */
 void pc_check_follow_equals(pc_follow *f, nng_socket req, const char *host);

@@ -12,7 +12,7 @@ done
 
 # Port 0 everywhere: each listener takes a free port and says which.
 "$agg" --listen tcp://127.0.0.1:0 --rpc "ipc://$tmp/agg.rpc" --metrics http://127.0.0.1:0/metrics \
-	--pid-metrics 'pidcast*' --bound-file "$tmp/agg.bound" 2>"$tmp/agg.err" &
+	--publish tcp://127.0.0.1:0 --pid-metrics 'pidcast*' --bound-file "$tmp/agg.bound" 2>"$tmp/agg.err" &
 pids+=($!)
 listen=$(pc_bound "$tmp/agg.bound" listen) || fail "the aggregator did not start"
 metrics=$(pc_bound "$tmp/agg.bound" metrics)

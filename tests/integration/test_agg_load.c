@@ -75,6 +75,8 @@ start_agg(fx *x, const char *prlimit, const char *const *extra)
 	argv[n++] = x->url_rpc;
 	argv[n++] = "--metrics";
 	argv[n++] = "http://127.0.0.1:0/metrics";
+	argv[n++] = "--publish";
+	argv[n++] = "tcp://127.0.0.1:0";
 	argv[n++] = "--bound-file";
 	argv[n++] = bound;
 	argv[n++] = "--down-after";

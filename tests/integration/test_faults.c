@@ -129,6 +129,8 @@ start_aggregator(fx *x, int dial_agent)
 		               x->agg_rpc,
 		               "--metrics",
 		               "none",
+		               "--publish",
+		               "tcp://127.0.0.1:0",
 		               "--down-after",
 		               "3",
 		               dial_agent >= 0 ? "--agent" : NULL,

@@ -270,15 +270,17 @@ static void
 start_aggregator(fx *x, const char *metrics)
 {
 	char        in[300], rpc[300], bound[300];
-	const char *argv[] = { agg_path,       "--listen", in,   "--rpc", rpc,
-		               "--bound-file", bound,      NULL, NULL,    NULL };
+	const char *argv[] = {
+		agg_path,       "--listen", in,   "--rpc", rpc, "--publish", "tcp://127.0.0.1:0",
+		"--bound-file", bound,      NULL, NULL,    NULL
+	};
 
 	url(x, in, sizeof(in), "in");
 	url(x, rpc, sizeof(rpc), "rpc");
 	path(x, bound, sizeof(bound), "bound");
 	if (metrics != NULL) {
-		argv[7] = "--metrics";
-		argv[8] = metrics;
+		argv[9]  = "--metrics";
+		argv[10] = metrics;
 	}
 	start_logged(x, argv);
 	assert_true(wait_file_has(x, "bound", "rpc ", 10000));

@@ -68,6 +68,8 @@ setup(void **state)
 		               x->url_rpc,
 		               "--metrics",
 		               "http://127.0.0.1:0/metrics",
+		               "--publish",
+		               "tcp://127.0.0.1:0",
 		               "--pid-metrics",
 		               "*",
 		               "--bound-file",
