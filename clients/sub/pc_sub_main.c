@@ -15,7 +15,6 @@
 #include "base/pc_err.h"
 #include "base/pc_exit_guard.h"
 #include "stream/pc_follow.h"
-#include "base/pc_glob.h"
 #include "wire/pc_json.h"
 #include "base/pc_parse.h"
 #include "platform/pc_platform.h"
@@ -24,6 +23,7 @@
 #include "net/pc_tls_args.h"
 #include "wire/pc_update.h"
 
+#include "pc_sub_filter.h"
 #include "pc_sub_plain.h"
 #include "pc_sub_screen.h"
 #include "pc_sub_table.h"
@@ -36,13 +36,11 @@
 #define KEYS_MS 100
 
 typedef struct sub {
-	bool        json;
-	bool        marks;
-	bool        has_pid;
-	uint32_t    pid;
-	const char *name;
-	pc_buf      line;
-	pc_follow  *f;
+	bool          json;
+	bool          marks;
+	pc_sub_filter filter; /* --pid, --name, --container, --service, --cgroup */
+	pc_buf        line;
+	pc_follow    *f;
 	/* What the last resync event said, to tell the next one's reason. */
 	bool        synced_once;
 	uint64_t    instance, seq, gaps, silences;
@@ -73,6 +71,12 @@ usage(FILE *out)
 	        "it, Esc clears it); k shows or hides kernel threads; q quits. A build\n"
 	        "without curses (Windows) prints the plain table on a terminal too.\n"
 	        "\n"
+	        "The filters (--pid, --name, --container, --service, --cgroup: all that\n"
+	        "are given must hold) apply to the screen, the plain table and --json\n"
+	        "alike. With --json, a process that comes to match (an exec, a move to\n"
+	        "another cgroup) is a new line with every field, and one that stops\n"
+	        "matching an exit line with \"left_filter\":true (it runs on).\n"
+	        "\n"
 	        "options:\n"
 	        "  --rpc URL       the agent's query service, for resyncs (default: for\n"
 	        "                  tcp://HOST:PORT, tcp://HOST:PORT+1, and for\n"
@@ -86,7 +90,13 @@ usage(FILE *out)
 	        "  --marks         with --json, also an update line after each update's\n"
 	        "                  events: the sequence the table now stands at\n"
 	        "  --pid PID       only this process\n"
-	        "  --name GLOB     only processes whose name matches\n"
+	        "  --name GLOB     only processes whose name matches a shell glob\n"
+	        "  --container ID  only processes in a container whose id starts with ID\n"
+	        "                  ('': in any container)\n"
+	        "  --service NAME  only processes of the service (systemd unit, Windows\n"
+	        "                  service) NAME\n"
+	        "  --cgroup GLOB   only processes whose cgroup path matches a shell glob\n"
+	        "                  ('*' crosses '/'), e.g. '/system.slice/*'\n"
 	        "  --kernel        the screen shows kernel threads from the start (k\n"
 	        "                  toggles; the plain table and --json always have them)\n"
 	        "  --updates N     exit after N updates (default 0: until stopped)\n"
@@ -121,39 +131,56 @@ derive_rpc(const char *url)
 	return out;
 }
 
-static bool
-wanted(const sub *s, const pc_proc *p)
-{
-	return (!s->has_pid || p->pid == s->pid) &&
-	       (s->name == NULL || (p->name != NULL && pc_glob(s->name, p->name)));
-}
-
+/* One JSON line of an event. */
 static void
-on_event(void *arg, pc_event ev, const pc_proc *p, pc_mask mask)
+print_event(sub *s, const pc_sub_line *l, const pc_proc *p)
 {
 	static const char *names[] = { "new", "changed", "exit" };
-	sub               *s       = arg;
+	pc_mask            shown   = l->mask;
 
-	if (!s->json || !wanted(s, p)) {
-		return;
-	}
 	pc_buf_reset(&s->line);
-	pc_buf_printf(&s->line, "{\"event\":\"%s\",\"host\":", names[ev]);
+	pc_buf_printf(&s->line, "{\"event\":\"%s\",\"host\":", names[l->ev]);
 	pc_json_str(&s->line, pc_replica_host(pc_follow_replica(s->f)));
 	pc_buf_add(&s->line, ",", 1);
 	/* The record's own object, without its opening brace. */
 	size_t at = s->line.len;
 	/* An exit the agent saw carries the final counters, what else changed
-	 * at the end (an exec since the last update), and the status. */
-	pc_mask shown = ev != PC_EV_EXIT ? mask
-	                : p->exit.known  ? PC_BIT(PC_F_NAME) | PC_MASK_STATS | mask
-	                                 : PC_BIT(PC_F_NAME);
+	 * at the end (an exec since the last update), and the status; one
+	 * that is a process leaving the filters, what changed (why it left). */
+	if (l->ev == PC_EV_EXIT) {
+		shown = PC_BIT(PC_F_NAME);
+		if (l->left) {
+			shown |= l->mask;
+		} else if (p->exit.known) {
+			shown |= PC_MASK_STATS | l->mask;
+		}
+	}
 	pc_json_proc(&s->line, p, shown);
+	if (l->left && s->line.len > 0) { /* before the closing brace */
+		s->line.len--;
+		pc_buf_str(&s->line, ",\"left_filter\":true}");
+	}
 	if (s->line.err == PC_OK) {
 		memmove(s->line.data + at, s->line.data + at + 1, s->line.len - at);
 		s->line.len--;
 		fwrite(s->line.data, 1, s->line.len, stdout);
 		fputc('\n', stdout);
+	}
+}
+
+static void
+on_event(void *arg, pc_event ev, const pc_proc *p, pc_mask mask)
+{
+	sub        *s = arg;
+	pc_sub_line lines[2];
+	size_t      n;
+
+	if (!s->json) {
+		return;
+	}
+	n = pc_sub_filter_event(&s->filter, ev, p, mask, lines);
+	for (size_t i = 0; i < n; i++) {
+		print_event(s, &lines[i], p);
 	}
 }
 
@@ -304,7 +331,7 @@ collect(sub *s, const pc_view *v)
 
 	pc_table_begin(&s->table);
 	while ((p = pc_replica_next(r, &cur)) != NULL) {
-		if (wanted(s, p)) {
+		if (pc_sub_wanted(&s->filter, p)) {
 			row.p = p;
 			pc_replica_rates(r, p, &row.cpu, &row.io);
 			if (pc_table_add(&s->table, v, &row) != PC_OK) {
@@ -364,6 +391,9 @@ main(int argc, char **argv)
 		OPT_MARKS,
 		OPT_PID,
 		OPT_NAME,
+		OPT_CONTAINER,
+		OPT_SERVICE,
+		OPT_CGROUP,
 		OPT_UPDATES,
 		OPT_RECV_MAX,
 		OPT_QUEUE,
@@ -376,6 +406,9 @@ main(int argc, char **argv)
 		{ "marks", no_argument, NULL, OPT_MARKS },
 		{ "pid", required_argument, NULL, OPT_PID },
 		{ "name", required_argument, NULL, OPT_NAME },
+		{ "container", required_argument, NULL, OPT_CONTAINER },
+		{ "service", required_argument, NULL, OPT_SERVICE },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
 		{ "updates", required_argument, NULL, OPT_UPDATES },
 		{ "recv-max", required_argument, NULL, OPT_RECV_MAX },
 		{ "queue", required_argument, NULL, OPT_QUEUE },
@@ -413,15 +446,36 @@ main(int argc, char **argv)
 			s.marks = true;
 			break;
 		case OPT_PID:
-			s.pid = (uint32_t)strtoul(optarg, &end, 10);
+			s.filter.pid = (uint32_t)strtoul(optarg, &end, 10);
 			if (*end != '\0' || end == optarg) {
 				fprintf(stderr, "pidcast-sub: invalid --pid '%s'\n", optarg);
 				return 2;
 			}
-			s.has_pid = true;
+			s.filter.has_pid = true;
 			break;
 		case OPT_NAME:
-			s.name = optarg;
+			s.filter.name = optarg;
+			break;
+		case OPT_CONTAINER: /* "": every process in a container */
+			s.filter.ctx.container = optarg;
+			break;
+		case OPT_SERVICE:
+		case OPT_CGROUP:
+			/* No process has an empty service or cgroup path: such a
+			 * filter could only show nothing, and is a mistake. */
+			if (optarg[0] == '\0') {
+				fprintf(stderr,
+				        "pidcast-sub: empty --%s: no process has one (give a %s)\n",
+				        c == OPT_SERVICE ? "service" : "cgroup",
+				        c == OPT_SERVICE ? "service name"
+				                         : "glob, e.g. '/system.slice/*'");
+				return 2;
+			}
+			if (c == OPT_SERVICE) {
+				s.filter.ctx.service = optarg;
+			} else {
+				s.filter.ctx.cgroup_glob = optarg;
+			}
 			break;
 		case OPT_KERNEL:
 			view.kernel = true;
@@ -540,6 +594,7 @@ main(int argc, char **argv)
 	pc_follow_close(s.f);
 	pc_buf_fini(&s.line);
 	pc_table_fini(&s.table);
+	pc_sub_filter_fini(&s.filter);
 	free(derived);
 	return rv == PC_OK || rv == PC_ETIMEDOUT ? 0 : 1;
 }
