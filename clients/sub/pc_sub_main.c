@@ -41,15 +41,14 @@ typedef struct sub {
 	pc_sub_filter filter; /* --pid, --name, --container, --service, --cgroup */
 	pc_buf        line;
 	pc_follow    *f;
-	/* What the last resync event said, to tell the next one's reason. */
-	bool        synced_once;
-	uint64_t    instance, seq, gaps, silences;
-	const char *reason;   /* why the table went out of sync; NULL: it did not */
-	uint64_t    attempts; /* resyncs of the follower reported on */
-	const char *rpc_url;
-	const char *url;
-	pc_screen  *screen; /* NULL: no live screen */
-	pc_table    table;  /* what the plain table or the screen shows */
+	bool          resynced; /* a resync line came in this poll */
+	uint64_t      applied;  /* updates of the follower marked so far */
+	uint64_t      attempts; /* resyncs of the follower reported on */
+	const char   *rpc_url;
+	const char   *url;
+	pc_screen    *screen;         /* NULL: no live screen */
+	pc_table      table;          /* what the plain table or the screen shows */
+	char          hosts_note[32]; /* "N hosts", for the state line */
 } sub;
 
 static void
@@ -184,51 +183,48 @@ on_event(void *arg, pc_event ev, const pc_proc *p, pc_mask mask)
 	}
 }
 
-/* The state lines of --json: a resync (with why, and the sequences it
- * jumped between) and, with --marks, the end of each update. */
+/* A host's table is synced again (pc_follow_opts.on_sync): with --json,
+ * a resync line, with why and the sequences it jumped between. */
+static void
+on_sync(void *arg, const pc_replica *r, pc_sync_reason why, uint64_t from)
+{
+	static const char *const reasons[] = { "start", "gap", "silence", "restart" };
+	sub                     *s         = arg;
+
+	if (!s->json) {
+		return;
+	}
+	pc_buf_reset(&s->line);
+	pc_buf_printf(&s->line, "{\"event\":\"resync\",\"reason\":\"%s\",\"host\":", reasons[why]);
+	pc_json_str(&s->line, pc_replica_host(r));
+	pc_buf_printf(&s->line, ",\"from\":%" PRIu64 ",\"seq\":%" PRIu64 ",\"processes\":%zu}\n",
+	              from, pc_replica_seq(r), pc_replica_count(r));
+	if (s->line.err == PC_OK) {
+		fwrite(s->line.data, 1, s->line.len, stdout);
+	}
+	s->resynced = true;
+}
+
+/* With --marks, the end of each update applied off the stream: the
+ * sequence its host's table now stands at. */
 static void
 report_sync(sub *s)
 {
-	pc_replica             *r      = pc_follow_replica(s->f);
-	const pc_follow_counts *st     = pc_follow_stats(s->f);
-	const char             *reason = s->reason;
+	pc_replica *r       = pc_follow_replica(s->f);
+	uint64_t    applied = pc_follow_stats(s->f)->applied;
 
-	if (st->silences > s->silences) {
-		reason = "silence";
-	} else if (st->gaps > s->gaps && reason == NULL) {
-		reason = "gap";
-	}
-	s->gaps     = st->gaps;
-	s->silences = st->silences;
-	s->reason   = reason;
-	if (!pc_replica_synced(r)) {
-		return;
-	}
-	if (!s->synced_once) {
-		reason = "start";
-	} else if (pc_replica_instance(r) != s->instance) {
-		reason = "restart";
-	}
-	pc_buf_reset(&s->line);
-	if (reason != NULL) {
-		pc_buf_printf(&s->line,
-		              "{\"event\":\"resync\",\"reason\":\"%s\",\"host\":", reason);
-		pc_json_str(&s->line, pc_replica_host(r));
-		pc_buf_printf(&s->line, ",\"from\":%" PRIu64 ",", s->synced_once ? s->seq : 0);
-	} else if (s->marks && pc_replica_seq(r) != s->seq) {
+	if (s->marks && applied != s->applied && !s->resynced && pc_replica_synced(r)) {
+		pc_buf_reset(&s->line);
 		pc_buf_str(&s->line, "{\"event\":\"update\",\"host\":");
 		pc_json_str(&s->line, pc_replica_host(r));
-		pc_buf_str(&s->line, ",");
-	}
-	if (s->line.len > 0 && s->line.err == PC_OK) {
-		pc_buf_printf(&s->line, "\"seq\":%" PRIu64 ",\"processes\":%zu}\n",
+		pc_buf_printf(&s->line, ",\"seq\":%" PRIu64 ",\"processes\":%zu}\n",
 		              pc_replica_seq(r), pc_replica_count(r));
-		fwrite(s->line.data, 1, s->line.len, stdout);
+		if (s->line.err == PC_OK) {
+			fwrite(s->line.data, 1, s->line.len, stdout);
+		}
 	}
-	s->synced_once = true;
-	s->instance    = pc_replica_instance(r);
-	s->seq         = pc_replica_seq(r);
-	s->reason      = NULL;
+	s->applied  = applied;
+	s->resynced = false;
 }
 
 /* Why the last resync left the table not synced, in words. The server's
@@ -319,23 +315,26 @@ report_unsynced(sub *s)
 	pc_buf_fini(&msg);
 }
 
-/* The rows the view keeps, from the follower's replica: each with the
- * host of its replica, for the HOST column of a stream of many hosts. */
+/* The rows the view keeps, from every host's table the follower holds
+ * (one for an agent; each host of an aggregator's stream): each with the
+ * host of its table, for the HOST column. */
 static void
 collect(sub *s, const pc_view *v)
 {
-	pc_replica    *r   = pc_follow_replica(s->f);
-	size_t         cur = 0;
-	const pc_proc *p;
-	pc_row         row = { .host = pc_replica_host(r) };
-
 	pc_table_begin(&s->table);
-	while ((p = pc_replica_next(r, &cur)) != NULL) {
-		if (pc_sub_wanted(&s->filter, p)) {
-			row.p = p;
-			pc_replica_rates(r, p, &row.cpu, &row.io);
-			if (pc_table_add(&s->table, v, &row) != PC_OK) {
-				break; /* out of memory: the rows so far */
+	for (size_t h = 0; h < pc_follow_hosts(s->f); h++) {
+		pc_replica    *r   = pc_follow_host(s->f, h);
+		size_t         cur = 0;
+		const pc_proc *p;
+		pc_row         row = { .host = pc_replica_host(r) };
+
+		while ((p = pc_replica_next(r, &cur)) != NULL) {
+			if (pc_sub_wanted(&s->filter, p)) {
+				row.p = p;
+				pc_replica_rates(r, p, &row.cpu, &row.io);
+				if (pc_table_add(&s->table, v, &row) != PC_OK) {
+					break; /* out of memory: the rows so far */
+				}
 			}
 		}
 	}
@@ -351,11 +350,20 @@ stream_state(sub *s, pc_stream_state *st)
 	st->url       = s->url;
 	st->host      = pc_replica_host(r);
 	st->processes = pc_replica_count(r);
-	st->seq       = pc_replica_seq(r);
-	st->synced    = pc_replica_synced(r);
-	st->gaps      = fc->gaps;
-	st->resyncs   = fc->resyncs;
-	st->refused   = fc->refused;
+	/* A stream of many hosts (an aggregator's): all of them. */
+	if (pc_follow_hosts(s->f) > 1) {
+		snprintf(s->hosts_note, sizeof(s->hosts_note), "%zu hosts", pc_follow_hosts(s->f));
+		st->host      = s->hosts_note;
+		st->processes = 0;
+		for (size_t h = 0; h < pc_follow_hosts(s->f); h++) {
+			st->processes += pc_replica_count(pc_follow_host(s->f, h));
+		}
+	}
+	st->seq     = pc_replica_seq(r);
+	st->synced  = pc_replica_synced(r);
+	st->gaps    = fc->gaps;
+	st->resyncs = fc->resyncs;
+	st->refused = fc->refused;
 }
 
 /* The plain table has every process the options let through, the
@@ -418,15 +426,17 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	pc_tls         tls     = { 0 };
-	pc_follow_opts o       = { .url = PC_DEFAULT_PUBLISH, .tls = &tls };
-	sub            s       = { 0 };
-	char          *derived = NULL, *end, err[256];
-	bool           no_rpc  = false, tty;
-	pc_view        view    = { .sort = PC_SORT_CPU };
-	unsigned long  updates = 0;
-	uint64_t       seen    = 0, start;
-	int            c, rv;
+	pc_tls         tls = { 0 };
+	sub            s   = { 0 };
+	pc_follow_opts o   = {
+		  .url = PC_DEFAULT_PUBLISH, .tls = &tls, .on_sync = on_sync, .sync_arg = &s
+	};
+	char         *derived = NULL, *end, err[256];
+	bool          no_rpc  = false, tty;
+	pc_view       view    = { .sort = PC_SORT_CPU };
+	unsigned long updates = 0;
+	uint64_t      seen    = 0, start;
+	int           c, rv;
 
 	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
 		if (pc_tls_arg(&tls, c, optarg)) {

@@ -50,6 +50,10 @@ typedef uint32_t pc_mask;
 	(PC_BIT(PC_F_CGROUP) | PC_BIT(PC_F_CONTAINER_ID) | PC_BIT(PC_F_POD_UID) | \
 	 PC_BIT(PC_F_SERVICE))
 
+/* The strings that a delta clears with "" (docs/PROTOCOL.md §7): for them
+ * an empty string is never a value, so "" in a delta says "none now". */
+#define PC_MASK_CLEARABLE (PC_BIT(PC_F_STATE) | PC_MASK_CONTEXT)
+
 /* The text a probe reads rarely, which pc_proc_diff() skips when both
  * records carry the same text_id. */
 #define PC_MASK_TEXT (PC_BIT(PC_F_EXE) | PC_BIT(PC_F_CMDLINE) | PC_BIT(PC_F_USER) | PC_MASK_CONTEXT)

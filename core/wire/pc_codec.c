@@ -58,8 +58,14 @@ pc_codec_proc_to_msg(const pc_proc *p, pc_mask mask, Pidcast__Process *msg)
 			continue;
 		}
 		if (pc_fields[f].type == PC_T_STR) {
-			/* A NULL string is absent on the wire: "unknown". */
-			*(char **)(m + fd->offset) = *(char *const *)src;
+			/* A NULL string is absent on the wire: "unknown"; in a
+			 * delta (not every field), a context string that went
+			 * away is sent as "", which clears it. */
+			char *s = *(char *const *)src;
+			if (s == NULL && mask != PC_MASK_ALL && (PC_MASK_CLEARABLE & PC_BIT(f))) {
+				s = (char *)"";
+			}
+			*(char **)(m + fd->offset) = s;
 			continue;
 		}
 		*(protobuf_c_boolean *)(m + fd->quantifier_offset) = 1;
@@ -96,6 +102,10 @@ pc_codec_proc_from_msg(const Pidcast__Process *msg, pc_proc *out, pc_mask *mask)
 
 		if (pc_fields[f].type == PC_T_STR) {
 			const char *s = *(char *const *)(m + fd->offset);
+			if (s != NULL && s[0] == '\0' && (PC_MASK_CLEARABLE & PC_BIT(f))) {
+				seen |= PC_BIT(f); /* present: none */
+				continue;
+			}
 			if (s != NULL) {
 				int rv = pc_proc_set_str(out, f, s);
 				if (rv != PC_OK) {
@@ -146,6 +156,13 @@ pc_codec_proc_merge(const Pidcast__Process *msg, pc_proc *dst, pc_mask *changed)
 		if (pc_fields[f].type == PC_T_STR) {
 			const char *s   = *(char *const *)src;
 			const char *cur = *(char *const *)at;
+			if (s != NULL && s[0] == '\0' && (PC_MASK_CLEARABLE & PC_BIT(f))) {
+				if (cur != NULL) { /* cleared */
+					pc_proc_set_str(dst, f, NULL);
+					diff |= PC_BIT(f);
+				}
+				continue;
+			}
 			/* cur was repaired when set (pc_proc_set_str): compare
 			 * what s becomes, or a peer's bad byte would count as a
 			 * change at every keyframe. */

@@ -160,6 +160,51 @@ test_merge_reports_only_changes(void **state)
 	pc_proc_clear(&next);
 }
 
+/* A delta clears a context string that went away with "", which a
+ * receiver stores as none; a keyframe (every field) leaves it out. */
+static void
+test_delta_clears_context(void **state)
+{
+	pc_proc          cur = { 0 }, next = { 0 }, fresh = { 0 };
+	Pidcast__Process msg     = PIDCAST__PROCESS__INIT;
+	pc_mask          changed = 0, mask = 0;
+	pc_mask          gone = PC_BIT(PC_F_CONTAINER_ID) | PC_BIT(PC_F_SERVICE);
+
+	(void)state;
+	pc_fixture_proc(&cur, 6);
+	pc_fixture_proc(&next, 6);
+	pc_proc_set_str(&next, PC_F_CONTAINER_ID, NULL); /* moved out of its container */
+	pc_proc_set_str(&next, PC_F_SERVICE, NULL);
+	pc_codec_proc_to_msg(&next, gone, &msg);
+	assert_string_equal(msg.container_id, "");
+	assert_string_equal(msg.service, "");
+	assert_int_equal(pc_codec_proc_merge(&msg, &cur, &changed), PC_OK);
+	assert_int_equal(changed, gone);
+	assert_null(cur.container_id);
+	assert_null(cur.service);
+	assert_int_equal(pc_proc_diff(&cur, &next), 0);
+	/* Merged again: nothing left to clear. */
+	assert_int_equal(pc_codec_proc_merge(&msg, &cur, &changed), PC_OK);
+	assert_int_equal(changed, 0);
+	/* Decoded fresh: present, and none. */
+	assert_int_equal(pc_codec_proc_from_msg(&msg, &fresh, &mask), PC_OK);
+	assert_int_equal(mask & gone, gone);
+	assert_null(fresh.container_id);
+	/* A keyframe leaves an unknown string out. */
+	msg = (Pidcast__Process)PIDCAST__PROCESS__INIT;
+	pc_codec_proc_to_msg(&next, PC_MASK_ALL, &msg);
+	assert_null(msg.container_id);
+	/* cmdline is not one of them: "" is a value (a kernel thread's). */
+	pc_proc_set_str(&next, PC_F_CMDLINE, "");
+	msg = (Pidcast__Process)PIDCAST__PROCESS__INIT;
+	pc_codec_proc_to_msg(&next, PC_BIT(PC_F_CMDLINE), &msg);
+	assert_int_equal(pc_codec_proc_merge(&msg, &cur, &changed), PC_OK);
+	assert_string_equal(cur.cmdline, "");
+	pc_proc_clear(&cur);
+	pc_proc_clear(&next);
+	pc_proc_clear(&fresh);
+}
+
 /* A whole record (a keyframe's) that no longer knows a field clears it:
  * the record then equals the message, as a fresh copy of it would. */
 static void
@@ -202,6 +247,7 @@ main(void)
 		cmocka_unit_test(test_garbage_and_missing_key_are_rejected),
 		cmocka_unit_test(test_merge_reports_only_changes),
 		cmocka_unit_test(test_replace_clears_what_is_unknown),
+		cmocka_unit_test(test_delta_clears_context),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
