@@ -199,6 +199,15 @@ pc_context_copy(pc_context *dst, const pc_context *src)
 }
 
 void
+pc_context_fill(const pc_context *ctx, pc_proc *r)
+{
+	r->cgroup       = ctx->cgroup;
+	r->container_id = ctx->container_id;
+	r->pod_uid      = ctx->pod_uid;
+	r->service      = ctx->service;
+}
+
+void
 pc_context_clear(pc_context *ctx)
 {
 	free(ctx->cgroup);

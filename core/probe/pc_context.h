@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "record/pc_proc.h"
+
 /* A process's context; each string malloc'd, NULL when there is none. */
 typedef struct pc_context {
 	char *cgroup;       /* the v2 path, "/system.slice/cron.service" */
@@ -35,6 +37,10 @@ int pc_context_parse(const char *path, pc_context *ctx);
 /* dst (cleared first) as a copy of src. PC_OK, or PC_ENOMEM with dst
  * cleared. */
 int pc_context_copy(pc_context *dst, const pc_context *src);
+
+/* Points r's context fields at ctx's strings (borrowed, as a probe's
+ * snapshot records are). */
+void pc_context_fill(const pc_context *ctx, pc_proc *r);
 
 /* Frees the strings; ctx is all NULL after. */
 void pc_context_clear(pc_context *ctx);

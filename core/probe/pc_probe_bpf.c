@@ -402,11 +402,8 @@ fill(bpfp *p, bent *e, bool stats, pc_proc *out)
 	out->kernel         = (r->flags & PF_KTHREAD) != 0;
 	out->partial        = e->static_partial || e->user == NULL;
 	out->state          = (char *)pc_proc_state_str(e->state);
-	out->cgroup         = e->ctx.cgroup;
-	out->container_id   = e->ctx.container_id;
-	out->pod_uid        = e->ctx.pod_uid;
-	out->service        = e->ctx.service;
-	out->text_id        = e->text_id;
+	pc_context_fill(&e->ctx, out);
+	out->text_id = e->text_id;
 	if (!stats) {
 		return;
 	}

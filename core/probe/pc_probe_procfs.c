@@ -369,11 +369,8 @@ fill_static(const pent *e, const stat_fields *sf, pc_proc *r)
 	r->kernel         = e->kernel;
 	r->partial        = e->static_partial;
 	r->state          = (char *)pc_proc_state_str(sf->state);
-	r->cgroup         = e->ctx.cgroup;
-	r->container_id   = e->ctx.container_id;
-	r->pod_uid        = e->ctx.pod_uid;
-	r->service        = e->ctx.service;
-	r->text_id        = e->text_id;
+	pc_context_fill(&e->ctx, r);
+	r->text_id = e->text_id;
 }
 
 /* Before Linux 6.2, /proc/PID/fd has no size: count its entries. */

@@ -1,11 +1,15 @@
-/* pc_check.c: snapshots over RPC and table comparisons for tests. */
+/* pc_check.c: snapshots and host lists over RPC, pages over HTTP, and table comparisons for tests.
+ */
+#define _GNU_SOURCE /* popen */
 #include "pc_check.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -137,4 +141,38 @@ pc_check_follow_equals(pc_follow *f, nng_socket req, const char *host)
 		return;
 	}
 	fail_msg("never caught the follower at the snapshot's sequence");
+}
+
+uint64_t
+pc_check_host_seq(nng_socket req, const char *host)
+{
+	Pidcast__ListHostsReply *r   = pc_check_hosts(req);
+	uint64_t                 seq = 0;
+
+	for (size_t i = 0; i < r->n_hosts; i++) {
+		if (strcmp(r->hosts[i]->host, host) == 0) {
+			seq = r->hosts[i]->seq;
+		}
+	}
+	pidcast__list_hosts_reply__free_unpacked(r, NULL);
+	return seq;
+}
+
+void
+pc_check_http_get(const char *url, pc_buf *b)
+{
+	char   cmd[700], chunk[4096];
+	FILE  *p;
+	size_t n;
+
+	pc_buf_reset(b);
+	snprintf(cmd, sizeof(cmd), "curl -sf --max-time 5 '%s'", url);
+	assert_non_null(p = popen(cmd, "r"));
+	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0) {
+		pc_buf_add(b, chunk, n);
+	}
+	pclose(p);
+	pc_buf_add(b, "", 1);
+	b->len--;
+	assert_int_equal(b->err, PC_OK);
 }

@@ -7,6 +7,7 @@
 
 #include <nng/nng.h>
 
+#include "base/pc_buf.h"
 #include "stream/pc_follow.h"
 #include "pidcast.pb-c.h"
 
@@ -18,6 +19,12 @@ Pidcast__Update *pc_check_snapshot(nng_socket req, const char *host);
 
 /* ListHosts of an aggregator. Free with pidcast__list_hosts_reply__free_unpacked. */
 Pidcast__ListHostsReply *pc_check_hosts(nng_socket req);
+
+/* The sequence ListHosts gives for host; 0 when it is not listed. */
+uint64_t pc_check_host_seq(nng_socket req, const char *host);
+
+/* The bytes curl gets from url into b (NUL-terminated), whole. */
+void pc_check_http_get(const char *url, pc_buf *b);
 
 /* The replica holds exactly the snapshot's processes, field by field. */
 void pc_check_replica_equals(const pc_replica *r, const Pidcast__Update *s);

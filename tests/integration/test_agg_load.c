@@ -195,21 +195,6 @@ table_next(const void *t, size_t *cur)
 	return *cur < tb->n ? &tb->procs[(*cur)++] : NULL;
 }
 
-static uint64_t
-host_seq(nng_socket req, const char *host)
-{
-	Pidcast__ListHostsReply *r   = pc_check_hosts(req);
-	uint64_t                 seq = 0;
-
-	for (size_t i = 0; i < r->n_hosts; i++) {
-		if (strcmp(r->hosts[i]->host, host) == 0) {
-			seq = r->hosts[i]->seq;
-		}
-	}
-	pidcast__list_hosts_reply__free_unpacked(r, NULL);
-	return seq;
-}
-
 /* Keyframe k: PROCS processes, each of a group never seen before, each
  * with 1 s of user CPU. The next keyframe retires them all. */
 static void
@@ -240,7 +225,7 @@ feed(const fx *x, nng_socket pub, pc_encoder *enc, table *t, uint64_t rounds, ui
 {
 	uint64_t t0 = pc_clock_mono_us();
 
-	while (host_seq(x->req, "loadhost") != 1) {
+	while (pc_check_host_seq(x->req, "loadhost") != 1) {
 		assert_true(pc_clock_mono_us() - t0 < 10000000u);
 		send_keyframe(pub, enc, t, 1, procs);
 		pc_sleep_ms(50);
@@ -248,7 +233,7 @@ feed(const fx *x, nng_socket pub, pc_encoder *enc, table *t, uint64_t rounds, ui
 	for (uint64_t k = 2; k <= rounds; k++) {
 		send_keyframe(pub, enc, t, k, procs);
 		t0 = pc_clock_mono_us();
-		while (host_seq(x->req, "loadhost") != k) {
+		while (pc_check_host_seq(x->req, "loadhost") != k) {
 			assert_true(pc_clock_mono_us() - t0 < 10000000u);
 			pc_sleep_ms(5);
 		}
@@ -357,7 +342,7 @@ test_retired_groups_bounded(void **state)
 	t0 = pc_clock_mono_us();
 	while (sc.len == 0 || n_list < 20) {
 		uint64_t t1 = pc_clock_mono_us();
-		(void)host_seq(x->req, "loadhost");
+		(void)pc_check_host_seq(x->req, "loadhost");
 		if (pc_clock_mono_us() - t1 > max_list_us) {
 			max_list_us = pc_clock_mono_us() - t1;
 		}
@@ -454,7 +439,7 @@ test_idle_http_connections(void **state)
 	assert_true((cpu1 - cpu0) / ((double)(pc_clock_mono_us() - t0) / 1e6) < 0.3);
 
 	/* Still answering, both the queries and the page. */
-	assert_int_equal(host_seq(x->req, "nohost"), 0); /* fails the test on no answer */
+	assert_int_equal(pc_check_host_seq(x->req, "nohost"), 0); /* fails the test on no answer */
 	t_get = pc_clock_mono_us();
 	assert_int_equal(http_get(x, "/metrics", &page, &len), 200);
 	printf("# a scrape during the flood: %.1f ms\n",

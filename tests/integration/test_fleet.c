@@ -164,21 +164,6 @@ wait_ready(fx *x, const char *host, unsigned limit_ms)
 	}
 }
 
-static uint64_t
-seq_of(fx *x, const char *host)
-{
-	Pidcast__ListHostsReply *r   = pc_check_hosts(x->req);
-	uint64_t                 seq = 0;
-
-	for (size_t i = 0; i < r->n_hosts; i++) {
-		if (strcmp(r->hosts[i]->host, host) == 0) {
-			seq = r->hosts[i]->seq;
-		}
-	}
-	pidcast__list_hosts_reply__free_unpacked(r, NULL);
-	return seq;
-}
-
 /* The aggregator and both agents, ticking every 200 ms, with no keyframe
  * after their first ones (at seq 1, and when their dial to the aggregator
  * connects): past seq 4, none comes any more. */
@@ -195,7 +180,7 @@ setup(void **state)
 	for (int i = 0; i < 2; i++) {
 		uint64_t until = pc_clock_mono_us() + 10000000u;
 		wait_ready(x, names[i], 10000);
-		while (seq_of(x, names[i]) < 5) {
+		while (pc_check_host_seq(x->req, names[i]) < 5) {
 			assert_true(pc_clock_mono_us() < until);
 			pc_sleep_ms(20);
 		}
@@ -668,7 +653,7 @@ test_stuck_subscriber_stalls_nothing(void **state)
 		assert_true(pc_clock_mono_us() < until);
 	}
 	for (int i = 0; i < 2; i++) {
-		seq0[i] = seq_of(x, names[i]);
+		seq0[i] = pc_check_host_seq(x->req, names[i]);
 	}
 	applied0    = pc_follow_stats(f)->applied;
 	uint64_t t0 = pc_clock_mono_us();
@@ -677,7 +662,7 @@ test_stuck_subscriber_stalls_nothing(void **state)
 	}
 	double secs = (double)(pc_clock_mono_us() - t0) / 1e6;
 	for (int i = 0; i < 2; i++) {
-		seq1[i] = seq_of(x, names[i]);
+		seq1[i] = pc_check_host_seq(x->req, names[i]);
 	}
 	uint64_t applied = pc_follow_stats(f)->applied - applied0;
 	assert_int_equal(ioctl(fd, FIONREAD, &pending), 0);

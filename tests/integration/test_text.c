@@ -106,26 +106,6 @@ teardown(void **state)
 	return 0;
 }
 
-/* The bytes curl gets from url into b (NUL-terminated), whole. */
-static void
-http_get(const char *url, pc_buf *b)
-{
-	char   cmd[256], chunk[4096];
-	FILE  *p;
-	size_t n;
-
-	pc_buf_reset(b);
-	snprintf(cmd, sizeof(cmd), "curl -sf --max-time 5 '%s'", url);
-	assert_non_null(p = popen(cmd, "r"));
-	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0) {
-		pc_buf_add(b, chunk, n);
-	}
-	pclose(p);
-	pc_buf_add(b, "", 1);
-	b->len--;
-	assert_int_equal(b->err, PC_OK);
-}
-
 /* The metrics page once it holds needle (polled, 10 s at most), checked:
  * valid UTF-8 throughout, and accepted by promtool. */
 static void
@@ -135,8 +115,8 @@ metrics_page(fx *x, const char *needle, pc_buf *page)
 	FILE    *f;
 	uint64_t t0 = pc_clock_mono_us();
 
-	for (http_get(x->metrics, page); strstr(page->data, needle) == NULL;
-	     http_get(x->metrics, page)) {
+	for (pc_check_http_get(x->metrics, page); strstr(page->data, needle) == NULL;
+	     pc_check_http_get(x->metrics, page)) {
 		if (pc_clock_mono_us() - t0 > 10000000u) {
 			fail_msg("no '%s' on the metrics page", needle);
 		}

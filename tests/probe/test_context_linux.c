@@ -23,6 +23,7 @@
 #include "base/pc_err.h"
 #include "platform/pc_platform.h"
 #include "probe/pc_probe.h"
+#include "pc_check.h"
 #include "pc_probe_test.h"
 #include "pc_spawn.h"
 #include "pc_testdir.h"
@@ -333,21 +334,6 @@ test_query_filters(void **state)
 	pc_child_kill(agent);
 }
 
-/* The metrics page (curl) into page, NUL-terminated. */
-static void
-http_get(const char *url, char *page, size_t cap)
-{
-	char   cmd[700];
-	FILE  *p;
-	size_t n;
-
-	snprintf(cmd, sizeof(cmd), "curl -sf --max-time 5 '%s'", url);
-	assert_non_null(p = popen(cmd, "r"));
-	n       = fread(page, 1, cap - 1, p);
-	page[n] = '\0';
-	pclose(p);
-}
-
 static size_t
 count(const char *s, const char *needle)
 {
@@ -368,7 +354,8 @@ test_aggregator_groups(void **state)
 	fx         *f = *state;
 	char        abound[512], bound[512], path[512], listen[600], arpc[600], pub[600], rpc[600];
 	char        metrics[600], want[300], reply[64];
-	static char page[1 << 20];
+	pc_buf      b = { 0 };
+	const char *page;
 	const char *aargv[] = { agg_path,
 		                "--listen",
 		                listen,
@@ -413,7 +400,8 @@ test_aggregator_groups(void **state)
 	         f->pid[0], cg[0].id, cg[0].service);
 	deadline = pc_clock_mono_us() + 7000000u;
 	do {
-		http_get(metrics, page, sizeof(page));
+		pc_check_http_get(metrics, &b);
+		page = b.data != NULL ? b.data : "";
 	} while (strstr(page, want) == NULL && pc_clock_mono_us() < deadline);
 	if (strstr(page, want) == NULL) {
 		fail_msg("no %s on the page:\n%.2000s", want, page);
@@ -431,6 +419,7 @@ test_aggregator_groups(void **state)
 	assert_string_equal(reply, "ok");
 	pc_child_kill(agent);
 	pc_child_kill(agg);
+	pc_buf_fini(&b);
 }
 
 int
