@@ -132,11 +132,12 @@ add_exits(pc_encoder *e, const pc_delta *d, bool only_final)
 	size_t at = e->msg.n_upserts, n = 0;
 
 	for (size_t i = 0; d != NULL && i < d->n_exits; i++) {
-		Pidcast__ProcessKey *k    = &e->keys[n];
 		Pidcast__ProcessKey  init = PIDCAST__PROCESS_KEY__INIT;
+		Pidcast__ProcessKey *k;
 		if (only_final && d->exits[i].final == NULL) {
 			continue;
 		}
+		k                     = &e->keys[n]; /* keys is NULL when no room was needed */
 		*k                    = init;
 		k->has_pid            = 1;
 		k->pid                = d->exits[i].pid;
