@@ -40,6 +40,49 @@ host_info(void *arg, const pc_replica *r, bool *up, uint64_t *gaps)
 }
 
 static void
+history(void *arg, const Pidcast__HistoryRequest *in, Pidcast__HistoryReply_Closure closure,
+        void *cd)
+{
+	pc_hist_rpc_history(((pc_agg *)arg)->hist, in, closure, cd);
+}
+
+static void
+events(void *arg, const Pidcast__EventsRequest *in, Pidcast__EventsReply_Closure closure, void *cd)
+{
+	pc_hist_rpc_events(((pc_agg *)arg)->hist, in, closure, cd);
+}
+
+static void
+top_at(void *arg, const Pidcast__TopAtRequest *in, Pidcast__TopAtReply_Closure closure, void *cd)
+{
+	pc_hist_rpc_top_at(((pc_agg *)arg)->hist, in, closure, cd);
+}
+
+/* With g->lock: the strings stay in g until the next call, under it. */
+static void
+history_stats(void *arg, Pidcast__HistoryStats *out)
+{
+	pc_agg       *g = arg;
+	pc_hist_stats st;
+
+	pc_hist_stats_get(g->hist, &st);
+	snprintf(g->hist_err, sizeof(g->hist_err), "%s", st.last_error);
+	out->store  = (char *)pc_hist_url(g->hist);
+	out->has_up = out->has_rows_written = out->has_rows_queued = 1;
+	out->has_bytes_queued = out->has_rows_dropped = out->has_write_errors = 1;
+	out->has_rows_deleted = out->has_rows_received = 1;
+	out->rows_received                             = st.rows_in;
+	out->up                                        = st.up;
+	out->rows_written                              = st.rows_written;
+	out->rows_queued                               = st.rows_queued;
+	out->bytes_queued                              = st.bytes_queued;
+	out->rows_dropped                              = st.rows_dropped;
+	out->write_errors                              = st.write_errors;
+	out->rows_deleted                              = st.rows_deleted;
+	out->last_error                                = g->hist_err[0] ? g->hist_err : NULL;
+}
+
+static void
 page(void *arg, pc_buf *out)
 {
 	pc_agg_metrics(arg, out);
@@ -83,6 +126,15 @@ pc_agg_start(pc_agg *g, const pc_agg_opts *o)
 
 	memset(g, 0, sizeof(*g));
 	g->opts = *o;
+	if (o->history.url != NULL) {
+		if ((rv = pc_hist_open(&g->hist, &o->history, g->err, sizeof(g->err))) != PC_OK) {
+			return rv;
+		}
+		hooks.history       = history;
+		hooks.events        = events;
+		hooks.top_at        = top_at;
+		hooks.history_stats = history_stats;
+	}
 	if (nng_mtx_alloc(&g->lock) != 0 || pc_service_open(&g->svc, g->lock, &hooks) != PC_OK) {
 		return fail(g, PC_ENOMEM, "%s%s", "out of memory", "");
 	}
@@ -146,8 +198,14 @@ on_event(void *arg, pc_event ev, const pc_proc *p, pc_mask mask)
 	pc_group    *r;
 
 	(void)mask;
+	if (h->hist != NULL && ev == PC_EV_NEW) {
+		pc_hist_start(h->hist, h->hist_host, p);
+	}
 	if (ev != PC_EV_EXIT) {
 		return;
+	}
+	if (h->hist != NULL) {
+		pc_hist_exit(h->hist, h->hist_host, p, h->now_ms);
 	}
 	group = group_of(h->group_by, p);
 	if (pc_groups_find(&h->retired, group) == NULL && h->retired.n >= max_retired(h)) {
@@ -204,6 +262,9 @@ host_new(pc_agg *g, const char *name)
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	h->group_by    = g->opts.group_by;
 	h->max_retired = g->opts.max_retired;
+	if ((h->hist = g->hist) != NULL) {
+		h->hist_host = pc_hist_host_id(g->hist, name);
+	}
 	return h;
 }
 
@@ -276,6 +337,7 @@ apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 		return false;
 	}
 	h->heard_us = pc_clock_mono_us();
+	h->now_ms   = u->time_ms;
 	rv          = pc_replica_apply(h->rep, u, on_event, h, &res);
 	/* A new host is tracked only from an update its table took, so that
 	 * what is refused leaves no empty entry behind. */
@@ -300,6 +362,12 @@ apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 		if (!h->up) {
 			h->up = true;
 			log_host(log, u->host, " up\n");
+			if (h->hist != NULL) {
+				pc_hist_host_up(h->hist, h->hist_host, true, u->time_ms);
+			}
+		}
+		if (h->hist != NULL) {
+			pc_hist_sample(h->hist, &h->sampler, h->hist_host, h->rep);
 		}
 	} else if (res == PC_GAP || res == PC_NEED_SYNC) {
 		g->counts.gaps++; /* it recovers at the host's next keyframe */
@@ -322,6 +390,10 @@ check_liveness(pc_agg *g, pc_buf *log)
 			g->counts.hosts_down_events++;
 			log_host(log, pc_replica_host(h->rep), " down: ");
 			pc_buf_printf(log, "silent for %u intervals\n", g->opts.down_after);
+			if (h->hist != NULL) {
+				pc_hist_host_up(h->hist, h->hist_host, false,
+				                pc_clock_realtime_ms());
+			}
 		}
 	}
 }
@@ -379,6 +451,9 @@ pc_agg_poll(pc_agg *g, int timeout_ms, pc_buf *log)
 		}
 	}
 	check_liveness(g, log);
+	if (g->hist != NULL) {
+		pc_hist_log(g->hist, log);
+	}
 	nng_mtx_unlock(g->lock);
 	/* Out of the lock: queries need not wait for it. A snapshot taken
 	 * meanwhile may be one update ahead of the stream, never behind. */
@@ -395,6 +470,7 @@ pc_agg_stop(pc_agg *g)
 {
 	pc_http_stop(g->http);
 	pc_rpc_server_stop(g->rpc);
+	pc_hist_close(g->hist); /* after the queries, before the tables */
 	nng_close(g->rep);
 	nng_close(g->sub);
 	if (g->has_pub) {

@@ -19,6 +19,7 @@
 #include "net/pc_tls.h"
 #include "pc_agg_groups.h"
 #include "pc_agg_http.h"
+#include "pc_hist.h"
 
 #define PC_AGG_DEFAULT_LISTEN  "tcp://127.0.0.1:7460"
 #define PC_AGG_DEFAULT_RPC     "tcp://127.0.0.1:7461"
@@ -53,6 +54,7 @@ typedef struct pc_agg_opts {
 	size_t       max_retired; /* retired groups a host keeps; 0: PC_AGG_MAX_RETIRED */
 	int          ipc_mode;    /* of ipc:// sockets */
 	pc_tls       tls;         /* of tls+tcp:// sockets, listening and dialing */
+	pc_hist_opts history;     /* url NULL: no history */
 } pc_agg_opts;
 
 /* The messages the publish socket queues for each subscriber by default
@@ -87,6 +89,13 @@ typedef struct pc_agg_host {
 	uint64_t    n_folded; /* groups folded into other */
 	pc_group_by group_by;
 	size_t      max_retired;
+	/* The history: this host's number in it, its sampling, and the tick
+	 * time of the update being applied (an exit seen without its time
+	 * happened by then). */
+	pc_hist        *hist;
+	uint32_t        hist_host;
+	pc_hist_sampler sampler;
+	uint64_t        now_ms;
 } pc_agg_host;
 
 typedef struct pc_agg_counts {
@@ -109,6 +118,8 @@ typedef struct pc_agg {
 	pc_service    *svc;
 	pc_rpc_server *rpc;
 	pc_http       *http;
+	pc_hist       *hist;                     /* NULL: no history */
+	char           hist_err[256];            /* ListHosts' copy of its last error */
 	char           listen_bound[PC_URL_MAX]; /* the URLs as bound (port 0: the OS's) */
 	char           rpc_bound[PC_URL_MAX];
 	char           publish_bound[PC_URL_MAX];

@@ -12,6 +12,7 @@
 #include "base/pc_parse.h"
 #include "platform/pc_platform.h"
 #include "net/pc_tls_args.h"
+#include "base/pc_time.h"
 
 #define MAX_AGENTS 4096
 
@@ -67,6 +68,19 @@ usage(FILE *out)
 	        "  --top-pids N       per-PID series for each host's N busiest processes\n"
 	        "                     only (CPU over the last update, then RSS), among\n"
 	        "                     those --pid-metrics names, or all without it\n"
+	        "  --history URL      where the history is kept (docs/HISTORY.md):\n"
+	        "                     sqlite:PATH (default sqlite:%s, or\n"
+	        "                     $STATE_DIRECTORY/history.db under systemd),\n"
+	        "                     clickhouse://HOST:PORT/DATABASE (ClickHouse's HTTP\n"
+	        "                     interface), or 'none'\n"
+	        "  --history-every D  sample each process's counters at most every D while\n"
+	        "                     they change (default 10s; ms, s, m, h)\n"
+	        "  --history-retain D keep D of history (default 7d): SQLite deletes older\n"
+	        "                     rows a few thousand at a time, ClickHouse drops days\n"
+	        "  --history-buffer BYTES\n"
+	        "                     rows waiting for a slow or down store at most\n"
+	        "                     (default 64M; k, M, G); past it the oldest are\n"
+	        "                     dropped and counted (ListHosts, /metrics)\n"
 	        "  --ipc-mode MODE    permissions of ipc:// sockets, octal (default 600)\n"
 	        "  -h, --help         show this help and exit\n"
 	        "  -V, --version      print the version and exit\n"
@@ -76,7 +90,52 @@ usage(FILE *out)
 	        "recovers at its next keyframe. It stops cleanly on SIGINT and SIGTERM.\n",
 	        PC_AGG_DEFAULT_LISTEN, PC_AGG_DEFAULT_RPC, PC_AGG_DEFAULT_PUBLISH,
 	        PC_AGG_PUBLISH_QUEUE, PC_AGG_DEFAULT_METRICS, PC_HTTP_TIMEOUT_MS,
-	        PC_HTTP_SEND_MS / 1000, PC_HTTP_MAX_CONNS, PC_AGG_MAX_HOSTS, PC_AGG_MAX_RETIRED);
+	        PC_HTTP_SEND_MS / 1000, PC_HTTP_MAX_CONNS, PC_AGG_MAX_HOSTS, PC_AGG_MAX_RETIRED,
+	        PC_HIST_DEFAULT_PATH);
+}
+
+/* The default store: systemd's StateDirectory= when it gives one. */
+static const char *
+default_history(char *buf, size_t n)
+{
+	const char *dir = getenv("STATE_DIRECTORY");
+
+	if (dir != NULL && dir[0] != '\0' && strchr(dir, ':') == NULL) {
+		snprintf(buf, n, "sqlite:%s/history.db", dir);
+	} else {
+		snprintf(buf, n, "sqlite:%s", PC_HIST_DEFAULT_PATH);
+	}
+	return buf;
+}
+
+/* A size: a number with an optional k, M or G (powers of 1024). */
+static int
+parse_size(const char *s, size_t *out)
+{
+	char    *end;
+	uint64_t v, mul = 1;
+
+	if (*s < '0' || *s > '9') {
+		return -1;
+	}
+	v = strtoull(s, &end, 10);
+	if (*end == 'k' || *end == 'K') {
+		mul = 1024;
+	} else if (*end == 'M') {
+		mul = 1024 * 1024;
+	} else if (*end == 'G') {
+		mul = 1024 * 1024 * 1024;
+	} else if (*end != '\0') {
+		return -1;
+	}
+	if (mul > 1 && end[1] != '\0' && strcmp(end + 1, "iB") != 0 && strcmp(end + 1, "B") != 0) {
+		return -1;
+	}
+	if (v == 0 || v > SIZE_MAX / mul) {
+		return -1;
+	}
+	*out = (size_t)(v * mul);
+	return 0;
 }
 
 /* Each line of a poll's log with the program's name in front, so that a
@@ -111,7 +170,11 @@ main(int argc, char **argv)
 		OPT_HTTP_TIMEOUT,
 		OPT_HTTP_CONNS,
 		OPT_PUBLISH,
-		OPT_PUBLISH_QUEUE
+		OPT_PUBLISH_QUEUE,
+		OPT_HISTORY,
+		OPT_HISTORY_EVERY,
+		OPT_HISTORY_RETAIN,
+		OPT_HISTORY_BUFFER
 	};
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
@@ -131,6 +194,10 @@ main(int argc, char **argv)
 		{ "max-retired-groups", required_argument, NULL, OPT_MAX_RETIRED },
 		{ "metrics-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT },
 		{ "metrics-max-conns", required_argument, NULL, OPT_HTTP_CONNS },
+		{ "history", required_argument, NULL, OPT_HISTORY },
+		{ "history-every", required_argument, NULL, OPT_HISTORY_EVERY },
+		{ "history-retain", required_argument, NULL, OPT_HISTORY_RETAIN },
+		{ "history-buffer", required_argument, NULL, OPT_HISTORY_BUFFER },
 		PC_TLS_OPTIONS,
 		PC_TLS_LISTEN_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
@@ -147,11 +214,14 @@ main(int argc, char **argv)
 		       .down_after = 3,
 	};
 	pc_agg      g;
-	pc_buf      log        = { 0 };
-	const char *bound_file = NULL;
+	char        hist_url[600];
+	bool        history_given = false;
+	pc_buf      log           = { 0 };
+	const char *bound_file    = NULL;
 	char       *end;
 	int         c, rv;
 
+	o.history.url = default_history(hist_url, sizeof(hist_url));
 	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
 		if (pc_tls_arg(&o.tls, c, optarg)) {
 			continue;
@@ -289,6 +359,41 @@ main(int argc, char **argv)
 		case OPT_BOUND_FILE:
 			bound_file = optarg;
 			break;
+		case OPT_HISTORY:
+			o.history.url = strcmp(optarg, "none") == 0 ? NULL : optarg;
+			history_given = true;
+			break;
+		case OPT_HISTORY_EVERY:
+		case OPT_HISTORY_RETAIN: {
+			uint64_t v;
+			bool     every = c == OPT_HISTORY_EVERY;
+			if (pc_duration_parse(optarg, &v) != 0 || v == 0 ||
+			    (every && v > 3600000) || v > 10ull * 366 * 86400000) {
+				fprintf(stderr,
+				        "pidcast-aggregator: invalid --%s '%s' (a number and a "
+				        "unit: "
+				        "ms, s, m, h, d; %s)\n",
+				        every ? "history-every" : "history-retain", optarg,
+				        every ? "up to 1h" : "up to 10 years");
+				return 2;
+			}
+			if (every) {
+				o.history.every_ms = v;
+			} else {
+				o.history.retain_ms = v;
+			}
+			break;
+		}
+		case OPT_HISTORY_BUFFER:
+			if (parse_size(optarg, &o.history.buffer) != 0 || o.history.buffer < 4096) {
+				fprintf(stderr,
+				        "pidcast-aggregator: invalid --history-buffer '%s' (bytes, "
+				        "at "
+				        "least 4096; k, M, G)\n",
+				        optarg);
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -306,7 +411,16 @@ main(int argc, char **argv)
 	}
 	pc_catch_stop();
 	pc_one_arena(); /* pages and snapshots are large, on any NNG thread */
-	if ((rv = pc_agg_start(&g, &o)) != PC_OK) {
+	rv = pc_agg_start(&g, &o);
+	if (rv == PC_ENOTSUP && !history_given) {
+		/* The default store is not in this build (Windows): no history,
+		 * said once; asked for by name, it is an error. */
+		fprintf(stderr, "pidcast-aggregator: no history: %s\n", g.err);
+		pc_agg_stop(&g);
+		o.history.url = NULL;
+		rv            = pc_agg_start(&g, &o);
+	}
+	if (rv != PC_OK) {
 		fprintf(stderr, "pidcast-aggregator: %s\n", g.err);
 		pc_agg_stop(&g);
 		return 1;
@@ -332,9 +446,11 @@ main(int argc, char **argv)
 		}
 	}
 	fprintf(stderr,
-	        "pidcast-aggregator: agents on %s, rpc on %s, publish on %s, metrics on %s\n",
+	        "pidcast-aggregator: agents on %s, rpc on %s, publish on %s, metrics on %s, "
+	        "history in %s\n",
 	        o.listen ? g.listen_bound : "(dial only)", g.rpc_bound,
-	        o.publish ? g.publish_bound : "(off)", o.metrics ? g.metrics_bound : "(off)");
+	        o.publish ? g.publish_bound : "(off)", o.metrics ? g.metrics_bound : "(off)",
+	        o.history.url ? o.history.url : "(off)");
 	while (!pc_stop_requested()) {
 		pc_buf_reset(&log);
 		if ((rv = pc_agg_poll(&g, 100, &log)) != PC_OK) {

@@ -420,6 +420,43 @@ free_snaps(hostsnap *hs, size_t n)
 	free(hs);
 }
 
+/* The history store's figures (its own lock: not the tables'). */
+static void
+history_series(pc_buf *b, pc_hist *h)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} H[] = {
+		{ "pidcast_history_up", "gauge",
+		  "1 when the history store's last write succeeded" },
+		{ "pidcast_history_rows_written_total", "counter", "rows written to the store" },
+		{ "pidcast_history_rows_queued", "gauge", "rows waiting to be written" },
+		{ "pidcast_history_bytes_queued", "gauge",
+		  "bytes the waiting rows hold (--history-buffer bounds them)" },
+		{ "pidcast_history_rows_dropped_total", "counter",
+		  "rows dropped, the oldest, past --history-buffer" },
+		{ "pidcast_history_write_errors_total", "counter",
+		  "writes that failed and were retried" },
+		{ "pidcast_history_rows_deleted_total", "counter",
+		  "rows removed by --history-retain" },
+	};
+	pc_hist_stats st;
+	uint64_t      v[7];
+
+	pc_hist_stats_get(h, &st);
+	v[0] = st.up;
+	v[1] = st.rows_written;
+	v[2] = st.rows_queued;
+	v[3] = st.bytes_queued;
+	v[4] = st.rows_dropped;
+	v[5] = st.write_errors;
+	v[6] = st.rows_deleted;
+	for (size_t i = 0; i < sizeof(H) / sizeof(H[0]); i++) {
+		pc_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", H[i].name,
+		              H[i].help, H[i].name, H[i].type, H[i].name, v[i]);
+	}
+}
+
 void
 pc_agg_metrics(pc_agg *g, pc_buf *b)
 {
@@ -443,6 +480,9 @@ pc_agg_metrics(pc_agg *g, pc_buf *b)
 	}
 	if (rv == PC_OK) {
 		format(b, hs, n, &counts);
+		if (g->hist != NULL) {
+			history_series(b, g->hist);
+		}
 	} else {
 		b->err = rv;
 	}

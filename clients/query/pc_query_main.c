@@ -14,6 +14,9 @@
 #include "base/pc_exit_guard.h"
 #include "net/pc_net.h"
 #include "base/pc_parse.h"
+#include "base/pc_time.h"
+#include "platform/pc_platform.h"
+#include "pc_query_history.h"
 #include "pc_query_print.h"
 #include "rpc/pc_rpc.h"
 #include "net/pc_tls_args.h"
@@ -56,13 +59,27 @@ usage(FILE *out)
 	        "    --cgroup GLOB      cgroup path matches a shell glob, e.g. '/system.slice/*'\n"
 	        "  snapshot           the agent's whole table; host, instance and seq on stderr\n"
 	        "  top N              the N busiest processes (N from 1)\n"
-	        "  hosts              the hosts an aggregator follows: up, synced, processes\n"
 	        "    --by cpu|rss|io    ranked by CPU, memory or I/O rate (default cpu)\n"
+	        "    --at TIME          around a past moment, from an aggregator's history\n"
+	        "  hosts              the hosts an aggregator follows: up, synced, processes;\n"
+	        "                     and its history store's rows written, queued, dropped\n"
+	        "\n"
+	        "  From an aggregator's history (docs/HISTORY.md); --host for a store of\n"
+	        "  several hosts:\n"
+	        "  history PID        the process's samples, with CPU%% and I/O rates\n"
+	        "                     between them\n"
+	        "  events             starts and exits, how each ended and how long it lived;\n"
+	        "                     --name GLOB for some names only\n"
+	        "    --since TIME       from (default: an hour before --until)\n"
+	        "    --until TIME       to (default: now)\n"
+	        "    --limit N          rows at most (default 10000)\n"
+	        "  TIME is ISO 8601 in UTC (2026-12-01T03:10:00Z, or with +HH:MM) or an\n"
+	        "  age: 90s, 15m, 2h, 3d.\n"
 	        "\n"
 	        "options:\n"
 	        "  --rpc URL          the agent's RPC address (default %s)\n"
-	        "  --host NAME        with get, list and snapshot: which host, for an\n"
-	        "                     aggregator\n"
+	        "  --host NAME        with get, list, snapshot and the history: which host,\n"
+	        "                     for an aggregator\n"
 	        "                     (default: the only one)\n"
 	        "  --recv-max BYTES   largest reply taken (default 67108864); one larger,\n"
 	        "                     up to twice that, is refused with its size\n"
@@ -87,9 +104,11 @@ bad_usage(const char *fmt, const char *arg)
 }
 
 /* The commands and the names of --by, in the order of their enums. */
-enum { CMD_GET, CMD_LIST, CMD_SNAPSHOT, CMD_TOP, CMD_HOSTS };
-static const char *const cmds[] = { "get", "list", "snapshot", "top", "hosts" };
-static const char *const bys[]  = { "cpu", "rss", "io" }; /* Pidcast__TopRequest__By */
+enum { CMD_GET, CMD_LIST, CMD_SNAPSHOT, CMD_TOP, CMD_HOSTS, CMD_HISTORY, CMD_EVENTS, N_CMDS };
+static const char *const cmds[] = {
+	"get", "list", "snapshot", "top", "hosts", "history", "events"
+};
+static const char *const bys[] = { "cpu", "rss", "io" }; /* Pidcast__TopRequest__By */
 
 static int
 lookup(const char *s, const char *const *names, int n)
@@ -305,11 +324,114 @@ cmd_hosts(query *q)
 	if (rv != EXIT_OK) {
 		return rv;
 	}
-	if ((rv = pc_query_print_hosts(stdout, reply, q->json)) != PC_OK) {
+	if ((rv = pc_query_print_hosts(stdout, reply, q->json)) != PC_OK ||
+	    (rv = pc_query_print_history_stats(stdout, reply, q->json)) != PC_OK) {
 		rv = print_failed("ListHosts", rv);
 	}
 	pidcast__list_hosts_reply__free_unpacked(reply, NULL);
 	return rv;
+}
+
+/* The range and limit of the history commands, as given. */
+typedef struct span {
+	bool        has_since, has_until, has_at, has_limit;
+	uint64_t    since, until, at;
+	uint32_t    limit;
+	const char *name;
+} span;
+
+static int
+cmd_history(query *q, uint32_t pid, const span *sp)
+{
+	Pidcast__HistoryRequest in    = PIDCAST__HISTORY_REQUEST__INIT;
+	Pidcast__HistoryReply  *reply = NULL;
+	int                     rv;
+
+	in.has_pid      = 1;
+	in.pid          = pid;
+	in.host         = (char *)q->host;
+	in.has_since_ms = sp->has_since;
+	in.since_ms     = sp->since;
+	in.has_until_ms = sp->has_until;
+	in.until_ms     = sp->until;
+	in.has_limit    = sp->has_limit;
+	in.limit        = sp->limit;
+	rv              = call(q, "History", &in.base, &pidcast__history_reply__descriptor,
+	                       (ProtobufCMessage **)&reply);
+	if (rv != EXIT_OK) {
+		return rv;
+	}
+	if ((rv = pc_query_print_history(stdout, reply, q->json)) != PC_OK) {
+		rv = print_failed("History", rv);
+	}
+	pidcast__history_reply__free_unpacked(reply, NULL);
+	return rv;
+}
+
+static int
+cmd_events(query *q, const span *sp)
+{
+	Pidcast__EventsRequest in    = PIDCAST__EVENTS_REQUEST__INIT;
+	Pidcast__EventsReply  *reply = NULL;
+	int                    rv;
+
+	in.host         = (char *)q->host;
+	in.has_since_ms = sp->has_since;
+	in.since_ms     = sp->since;
+	in.has_until_ms = sp->has_until;
+	in.until_ms     = sp->until;
+	in.has_limit    = sp->has_limit;
+	in.limit        = sp->limit;
+	in.name_glob    = (char *)sp->name;
+	rv              = call(q, "Events", &in.base, &pidcast__events_reply__descriptor,
+	                       (ProtobufCMessage **)&reply);
+	if (rv != EXIT_OK) {
+		return rv;
+	}
+	if ((rv = pc_query_print_events(stdout, reply, q->json)) != PC_OK) {
+		rv = print_failed("Events", rv);
+	}
+	pidcast__events_reply__free_unpacked(reply, NULL);
+	return rv;
+}
+
+static int
+cmd_top_at(query *q, uint32_t n, Pidcast__TopRequest__By by, uint64_t at)
+{
+	Pidcast__TopAtRequest in    = PIDCAST__TOP_AT_REQUEST__INIT;
+	Pidcast__TopAtReply  *reply = NULL;
+	int                   rv;
+
+	in.has_at_ms = 1;
+	in.at_ms     = at;
+	in.has_n     = 1;
+	in.n         = n;
+	in.has_by    = 1;
+	in.by        = by;
+	in.host      = (char *)q->host;
+	rv           = call(q, "TopAt", &in.base, &pidcast__top_at_reply__descriptor,
+	                    (ProtobufCMessage **)&reply);
+	if (rv != EXIT_OK) {
+		return rv;
+	}
+	if ((rv = pc_query_print_top_at(stdout, reply, q->json)) != PC_OK) {
+		rv = print_failed("TopAt", rv);
+	}
+	pidcast__top_at_reply__free_unpacked(reply, NULL);
+	return rv;
+}
+
+/* A time argument, now for an age; a bad one is said and exits 2. */
+static int
+time_arg(const char *flag, const char *s, uint64_t *out)
+{
+	char err[160];
+
+	if (pc_time_parse(s, pc_clock_realtime_ms(), out, err, sizeof(err)) != 0) {
+		fprintf(stderr, PROG ": invalid %s %s (try --help)\n", flag, err);
+		return EXIT_ERR;
+	}
+	return EXIT_OK;
 }
 
 int
@@ -327,7 +449,11 @@ main(int argc, char **argv)
 		OPT_CONTAINER,
 		OPT_SERVICE,
 		OPT_CGROUP,
-		OPT_BY
+		OPT_BY,
+		OPT_SINCE,
+		OPT_UNTIL,
+		OPT_AT,
+		OPT_LIMIT
 	};
 	static const struct option opts[] = {
 		{ "rpc", required_argument, NULL, OPT_RPC },
@@ -342,6 +468,10 @@ main(int argc, char **argv)
 		{ "service", required_argument, NULL, OPT_SERVICE },
 		{ "cgroup", required_argument, NULL, OPT_CGROUP },
 		{ "by", required_argument, NULL, OPT_BY },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "at", required_argument, NULL, OPT_AT },
+		{ "limit", required_argument, NULL, OPT_LIMIT },
 		PC_TLS_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -352,7 +482,8 @@ main(int argc, char **argv)
 		                                 .timeout_ms = DEFAULT_TIMEOUT };
 	Pidcast__ListProcessesRequest filter = PIDCAST__LIST_PROCESSES_REQUEST__INIT;
 	Pidcast__TopRequest__By       by     = PIDCAST__TOP_REQUEST__BY__CPU;
-	bool                          listf = false, byf = false;
+	bool                          listf = false, byf = false, namef = false;
+	span                          sp = { 0 };
 	int                           cmd;
 	uint32_t                      num = 0;
 	int                           c, nargs, rv;
@@ -383,7 +514,8 @@ main(int argc, char **argv)
 			break;
 		case OPT_NAME:
 			filter.name_glob = optarg;
-			listf            = true;
+			sp.name          = optarg;
+			namef            = true;
 			break;
 		case OPT_USER:
 			filter.user = optarg;
@@ -416,6 +548,32 @@ main(int argc, char **argv)
 			by  = (Pidcast__TopRequest__By)c;
 			byf = true;
 			break;
+		case OPT_SINCE:
+			if (time_arg("--since", optarg, &sp.since) != EXIT_OK) {
+				return EXIT_ERR;
+			}
+			sp.has_since = true;
+			break;
+		case OPT_UNTIL:
+			if (time_arg("--until", optarg, &sp.until) != EXIT_OK) {
+				return EXIT_ERR;
+			}
+			sp.has_until = true;
+			break;
+		case OPT_AT:
+			if (time_arg("--at", optarg, &sp.at) != EXIT_OK) {
+				return EXIT_ERR;
+			}
+			sp.has_at = true;
+			break;
+		case OPT_LIMIT:
+			if (pc_parse_u32(optarg, &sp.limit) != 0 || sp.limit == 0 ||
+			    sp.limit > 100000) {
+				return bad_usage("invalid value '%s' for --limit (1 to 100000)",
+				                 optarg);
+			}
+			sp.has_limit = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -431,34 +589,53 @@ main(int argc, char **argv)
 		return bad_usage("%s", "no command");
 	}
 	nargs = argc - optind - 1;
-	if ((cmd = lookup(argv[optind], cmds, 5)) < 0) {
+	if ((cmd = lookup(argv[optind], cmds, N_CMDS)) < 0) {
 		return bad_usage("unknown command '%s'", argv[optind]);
 	}
-	if (nargs != (cmd == CMD_GET || cmd == CMD_TOP)) {
+	if (nargs != (cmd == CMD_GET || cmd == CMD_TOP || cmd == CMD_HISTORY)) {
 		return bad_usage("wrong number of arguments for '%s'", cmds[cmd]);
 	}
 	if (nargs == 1 && (pc_parse_u32(argv[optind + 1], &num) != 0 || num == 0)) {
-		return bad_usage(cmd == CMD_GET ? "invalid PID '%s'" : "invalid count '%s'",
+		return bad_usage(cmd == CMD_TOP ? "invalid count '%s'" : "invalid PID '%s'",
 		                 argv[optind + 1]);
 	}
 	if (listf && cmd != CMD_LIST) {
-		return bad_usage(
-		        "--name, --user, --ppid, --container, --service and --cgroup apply "
-		        "to list, not '%s'",
-		        cmds[cmd]);
+		return bad_usage("--user, --ppid, --container, --service and --cgroup apply "
+		                 "to list, not '%s'",
+		                 cmds[cmd]);
+	}
+	if (namef && cmd != CMD_LIST && cmd != CMD_EVENTS) {
+		return bad_usage("--name applies to list and events, not '%s'", cmds[cmd]);
 	}
 	if (byf && cmd != CMD_TOP) {
 		return bad_usage("--by applies to top, not '%s'", cmds[cmd]);
 	}
-	if (q.host != NULL && (cmd == CMD_HOSTS || cmd == CMD_TOP)) {
-		return bad_usage("--host applies to get, list and snapshot, not '%s'", cmds[cmd]);
+	if (sp.has_at && cmd != CMD_TOP) {
+		return bad_usage("--at applies to top, not '%s'", cmds[cmd]);
+	}
+	if ((sp.has_since || sp.has_until || sp.has_limit) && cmd != CMD_HISTORY &&
+	    cmd != CMD_EVENTS) {
+		return bad_usage(
+		        "--since, --until and --limit apply to history and events, not '%s'",
+		        cmds[cmd]);
+	}
+	if (sp.has_since && sp.has_until && sp.since > sp.until) {
+		return bad_usage("--since is after --until%s", "");
+	}
+	if (q.host != NULL && (cmd == CMD_HOSTS || (cmd == CMD_TOP && !sp.has_at))) {
+		return bad_usage("--host applies to get, list, snapshot, history, events and top "
+		                 "--at, not '%s'",
+		                 cmds[cmd]);
 	}
 	if ((rv = connect_agent(&q)) == EXIT_OK) {
-		rv = cmd == CMD_GET     ? cmd_get(&q, num)
-		     : cmd == CMD_LIST  ? cmd_list(&q, &filter)
-		     : cmd == CMD_TOP   ? cmd_top(&q, num, by)
-		     : cmd == CMD_HOSTS ? cmd_hosts(&q)
-		                        : cmd_snapshot(&q);
+		rv = cmd == CMD_GET                ? cmd_get(&q, num)
+		     : cmd == CMD_LIST             ? cmd_list(&q, &filter)
+		     : cmd == CMD_TOP && sp.has_at ? cmd_top_at(&q, num, by, sp.at)
+		     : cmd == CMD_TOP              ? cmd_top(&q, num, by)
+		     : cmd == CMD_HOSTS            ? cmd_hosts(&q)
+		     : cmd == CMD_HISTORY          ? cmd_history(&q, num, &sp)
+		     : cmd == CMD_EVENTS           ? cmd_events(&q, &sp)
+		                                   : cmd_snapshot(&q);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, PROG ": cannot write the output\n");

@@ -401,6 +401,7 @@ list_hosts(Pidcast__Agent_Service *b, const Pidcast__ListHostsRequest *in,
 {
 	pc_service             *s     = SVC(b);
 	Pidcast__ListHostsReply reply = PIDCAST__LIST_HOSTS_REPLY__INIT;
+	Pidcast__HistoryStats   hist  = PIDCAST__HISTORY_STATS__INIT;
 	Pidcast__HostInfo      *info;
 	Pidcast__HostInfo     **ptrs;
 
@@ -440,11 +441,55 @@ list_hosts(Pidcast__Agent_Service *b, const Pidcast__ListHostsRequest *in,
 		}
 		reply.hosts   = ptrs;
 		reply.n_hosts = s->n_reps;
+		if (s->hooks.history_stats != NULL) {
+			s->hooks.history_stats(s->hooks.arg, &hist);
+			reply.history = &hist;
+		}
 		closure(&reply, cd);
 	}
 	nng_mtx_unlock(s->lock);
 	free(info);
 	free(ptrs);
+}
+
+/* The history methods go to the store's hooks, outside the lock. */
+static void
+history(Pidcast__Agent_Service *b, const Pidcast__HistoryRequest *in,
+        Pidcast__HistoryReply_Closure closure, void *cd)
+{
+	pc_service *s = SVC(b);
+
+	if (s->hooks.history == NULL) {
+		pc_rpc_fail(cd, UNIMPL, "History: no history store here (an aggregator's)");
+		return;
+	}
+	s->hooks.history(s->hooks.arg, in, closure, cd);
+}
+
+static void
+events(Pidcast__Agent_Service *b, const Pidcast__EventsRequest *in,
+       Pidcast__EventsReply_Closure closure, void *cd)
+{
+	pc_service *s = SVC(b);
+
+	if (s->hooks.events == NULL) {
+		pc_rpc_fail(cd, UNIMPL, "Events: no history store here (an aggregator's)");
+		return;
+	}
+	s->hooks.events(s->hooks.arg, in, closure, cd);
+}
+
+static void
+top_at(Pidcast__Agent_Service *b, const Pidcast__TopAtRequest *in,
+       Pidcast__TopAtReply_Closure closure, void *cd)
+{
+	pc_service *s = SVC(b);
+
+	if (s->hooks.top_at == NULL) {
+		pc_rpc_fail(cd, UNIMPL, "TopAt: no history store here (an aggregator's)");
+		return;
+	}
+	s->hooks.top_at(s->hooks.arg, in, closure, cd);
 }
 
 int

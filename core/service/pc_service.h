@@ -15,6 +15,7 @@
 
 #include "probe/pc_probe.h"
 #include "stream/pc_replica.h"
+#include "pidcast.pb-c.h"
 
 /* The most pids one StatsForPids may ask for; more is RESOURCE_EXHAUSTED. */
 #define PC_STATS_PIDS_MAX 10000
@@ -33,6 +34,18 @@ typedef struct pc_service_hooks {
 	void (*host_info)(void *arg, const pc_replica *r, bool *up, uint64_t *gaps);
 	/* The agent's probe's event figures (ListHosts); NULL: none. */
 	void (*probe_stats)(void *arg, pc_probe_stats *out);
+	/* The history store's queries (the aggregator's). Called without
+	 * the lock: they read the store, not the replicas. Each answers
+	 * through the closure, or with pc_rpc_fail(). */
+	void (*history)(void *arg, const Pidcast__HistoryRequest *in,
+	                Pidcast__HistoryReply_Closure closure, void *cd);
+	void (*events)(void *arg, const Pidcast__EventsRequest *in,
+	               Pidcast__EventsReply_Closure closure, void *cd);
+	void (*top_at)(void *arg, const Pidcast__TopAtRequest *in,
+	               Pidcast__TopAtReply_Closure closure, void *cd);
+	/* The store's figures for ListHosts, strings owned by the hook's
+	 * side until the next call; NULL: no store. Called with the lock. */
+	void (*history_stats)(void *arg, Pidcast__HistoryStats *out);
 	/* A server of hosts (the aggregator): ListProcesses names the host
 	 * of each record (ListProcessesReply.hosts). */
 	bool fleet;

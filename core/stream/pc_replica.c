@@ -30,6 +30,7 @@ typedef struct rent {
 	size_t   bytes; /* what it costs, counted against the byte limit */
 	uint64_t tick;  /* the keyframe that last listed it */
 	uint64_t rate_seq;
+	uint64_t changed_ms; /* the tick time of the update that last changed a counter */
 	double   cpu_pct;
 	double   io_bps;
 } rent;
@@ -191,8 +192,8 @@ remove_entry(pc_replica *r, rent *e, pc_mask mask, pc_replica_cb cb, void *arg)
  * diffed against it, and a field it lacks (a string the agent could not
  * read) is cleared; in a delta only the present fields change. */
 static int
-upsert(pc_replica *r, const Pidcast__Process *m, bool whole, uint64_t dt_ms, uint64_t seq,
-       pc_replica_cb cb, void *arg)
+upsert(pc_replica *r, const Pidcast__Process *m, bool whole, uint64_t dt_ms,
+       const Pidcast__Update *u, pc_replica_cb cb, void *arg)
 {
 	pc_mask  mask;
 	rent    *e;
@@ -219,7 +220,8 @@ upsert(pc_replica *r, const Pidcast__Process *m, bool whole, uint64_t dt_ms, uin
 		}
 		e->bytes = rec_bytes(&e->rec);
 		r->bytes += e->bytes;
-		e->tick = r->tick;
+		e->tick       = r->tick;
+		e->changed_ms = u->time_ms;
 		if (cb != NULL) {
 			cb(arg, PC_EV_NEW, &e->rec, mask);
 		}
@@ -235,7 +237,10 @@ upsert(pc_replica *r, const Pidcast__Process *m, bool whole, uint64_t dt_ms, uin
 		e->bytes = rec_bytes(&e->rec);
 		r->bytes += e->bytes;
 	}
-	set_rates(e, cpu0, io0, dt_ms, seq);
+	set_rates(e, cpu0, io0, dt_ms, u->seq);
+	if (mask & PC_MASK_STATS) {
+		e->changed_ms = u->time_ms;
+	}
 	if (mask != 0 && cb != NULL) {
 		cb(arg, PC_EV_CHANGED, &e->rec, mask);
 	}
@@ -417,7 +422,7 @@ apply_whole(pc_replica *r, const Pidcast__Update *u, bool keyframe, pc_replica_c
 		rv = exit_key(r, u->exits[i], cb, arg);
 	}
 	for (size_t i = 0; i < u->n_upserts && rv == PC_OK; i++) {
-		rv = upsert(r, u->upserts[i], keyframe, dt_ms, u->seq, cb, arg);
+		rv = upsert(r, u->upserts[i], keyframe, dt_ms, u, cb, arg);
 	}
 	if (rv != PC_OK) {
 		r->synced = false;
@@ -635,4 +640,11 @@ pc_replica_rates(const pc_replica *r, const pc_proc *rec, double *cpu_pct, doubl
 
 	*cpu_pct = e->rate_seq == r->seq ? e->cpu_pct : 0;
 	*io_bps  = e->rate_seq == r->seq ? e->io_bps : 0;
+}
+
+uint64_t
+pc_replica_changed_ms(const pc_replica *r, const pc_proc *rec)
+{
+	(void)r;
+	return ((const rent *)rec)->changed_ms;
 }

@@ -93,4 +93,9 @@ const pc_proc *pc_replica_next(const pc_replica *r, size_t *cursor);
  * the last update; 0 for a process that did not change in it. */
 void pc_replica_rates(const pc_replica *r, const pc_proc *rec, double *cpu_pct, double *io_bps);
 
+/* The tick time (Unix ms) of the update that last changed one of rec's
+ * counters (PC_MASK_STATS), or that added it: what a history sampler asks
+ * to write only the processes that changed. */
+uint64_t pc_replica_changed_ms(const pc_replica *r, const pc_proc *rec);
+
 #endif

@@ -2,7 +2,9 @@
  * connection each, one update a second, against a real pidcast-aggregator:
  * does it keep every host synced with no gap, at what CPU and memory? With
  * -u K, K subscribers follow the fleet's stream (--publish) meanwhile, so
- * that the republish's cost shows; -P runs it with --publish none. */
+ * that the republish's cost shows; -P runs it with --publish none. With
+ * -H URL the aggregator records a history there (--history; none by
+ * default), and the store's rows written, queued and dropped are shown. */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <inttypes.h>
@@ -223,14 +225,39 @@ host_stats(nng_socket req, size_t *up_synced, uint64_t *gaps, size_t *procs)
 	return 0;
 }
 
+/* The history store's figures (zero without one). */
+static Pidcast__HistoryStats
+hist_stats(nng_socket req)
+{
+	Pidcast__ListHostsRequest in  = PIDCAST__LIST_HOSTS_REQUEST__INIT;
+	Pidcast__HistoryStats     st  = PIDCAST__HISTORY_STATS__INIT;
+	ProtobufCMessage         *out = NULL;
+	char                      msg[256];
+	int                       status;
+
+	if (pc_rpc_call(req, "ListHosts", &in.base, &pidcast__list_hosts_reply__descriptor, &out,
+	                &status, msg, sizeof(msg)) == PC_OK &&
+	    status == 0) {
+		Pidcast__ListHostsReply *r = (Pidcast__ListHostsReply *)out;
+		if (r->history != NULL) {
+			st            = *r->history;
+			st.store      = NULL;
+			st.last_error = NULL;
+		}
+		protobuf_c_message_free_unpacked(out, NULL);
+	}
+	return st;
+}
+
 int
 main(int argc, char **argv)
 {
-	unsigned agents = 100, procs = 1000, seconds = 30, churn = 20, subs = 0;
-	bool     publish = true;
-	int      c;
+	unsigned    agents = 100, procs = 1000, seconds = 30, churn = 20, subs = 0;
+	bool        publish = true;
+	const char *history = "none";
+	int         c;
 
-	while ((c = getopt(argc, argv, "a:p:s:c:u:P")) != -1) {
+	while ((c = getopt(argc, argv, "a:p:s:c:u:PH:")) != -1) {
 		switch (c) {
 		case 'a':
 			agents = (unsigned)atoi(optarg);
@@ -250,16 +277,21 @@ main(int argc, char **argv)
 		case 'P':
 			publish = false;
 			break;
+		case 'H':
+			history = optarg;
+			break;
 		default:
 			fprintf(stderr,
 			        "usage: bench_aggregator [-a AGENTS] [-p PROCS] [-s SECONDS] "
-			        "[-c CHANGED-PER-TICK] [-u SUBSCRIBERS | -P]\n");
+			        "[-c CHANGED-PER-TICK] [-u SUBSCRIBERS | -P] [-H HISTORY-URL]\n");
 			return 2;
 		}
 	}
 	const char *listen = "tcp://127.0.0.1:17480", *rpc = "tcp://127.0.0.1:17481";
 	const char *pub  = "tcp://127.0.0.1:17482";
 	const char *av[] = { PC_AGGREGATOR_PATH,
+		             "--history",
+		             history,
 		             "--listen",
 		             listen,
 		             "--rpc",
@@ -301,10 +333,11 @@ main(int argc, char **argv)
 	pc_sleep_ms(300);
 
 	/* Ticks on a one-second grid; each agent's send is spread over it. */
-	uint64_t start = pc_clock_mono_us(), next = start, late = 0;
-	double   cpu0 = 0, cpu1, rss = 0, rss_max = 0;
-	uint64_t gaps0 = 0, gaps1;
-	size_t   ok, total, bytes0 = 0;
+	uint64_t              start = pc_clock_mono_us(), next = start, late = 0;
+	double                cpu0 = 0, cpu1, rss = 0, rss_max = 0;
+	uint64_t              gaps0 = 0, gaps1, queued_max = 0;
+	size_t                ok, total, bytes0            = 0;
+	Pidcast__HistoryStats h0 = PIDCAST__HISTORY_STATS__INIT, h1;
 	for (unsigned t = 0; t < seconds; t++) {
 		for (unsigned i = 0; i < agents; i++) {
 			uint64_t at  = next + (uint64_t)i * 1000000u / agents;
@@ -322,6 +355,7 @@ main(int argc, char **argv)
 		if (t == 4) { /* after the first keyframes have settled */
 			proc_usage(pc_child_pid(agg), &cpu0, &rss);
 			host_stats(req, &ok, &gaps0, &total);
+			h0    = hist_stats(req);
 			start = pc_clock_mono_us();
 			for (unsigned i = 0; i < subs; i++) {
 				bytes0 += fans[i].bytes;
@@ -329,11 +363,16 @@ main(int argc, char **argv)
 		}
 		proc_usage(pc_child_pid(agg), &cpu1, &rss);
 		rss_max = rss > rss_max ? rss : rss_max;
+		if (t > 4 && t % 5 == 0) { /* is the history's queue growing? */
+			h1         = hist_stats(req);
+			queued_max = h1.rows_queued > queued_max ? h1.rows_queued : queued_max;
+		}
 	}
 	pc_sleep_ms(1500);
 	double wall = (double)(pc_clock_mono_us() - start) / 1e6;
 	proc_usage(pc_child_pid(agg), &cpu1, &rss);
 	host_stats(req, &ok, &gaps1, &total);
+	h1 = hist_stats(req);
 	printf("agents %u x processes %u (%u changed + 1 replaced a tick, keyframe every %d): "
 	       "%zu/%u hosts up and synced, %zu processes held, gaps after warm-up %" PRIu64
 	       ", aggregator CPU %.1f%% of one core, RSS %.0f MB (max %.0f), sender late %" PRIu64
@@ -354,6 +393,15 @@ main(int argc, char **argv)
 		       (double)(bytes - bytes0) / 1e6 / wall / subs);
 	} else {
 		printf("publish: %s, no subscriber\n", publish ? "on" : "off (--publish none)");
+	}
+	if (strcmp(history, "none") != 0) {
+		printf("history: %s, %.0f rows/s written after warm-up, queued %" PRIu64
+		       " at the end (at most %" PRIu64 " at the 5 s checks), dropped %" PRIu64
+		       " after warm-up (%" PRIu64 " in all), write errors %" PRIu64
+		       ", bytes queued %" PRIu64 "\n",
+		       history, (double)(h1.rows_written - h0.rows_written) / wall, h1.rows_queued,
+		       queued_max, h1.rows_dropped - h0.rows_dropped, h1.rows_dropped,
+		       h1.write_errors, h1.bytes_queued);
 	}
 	for (unsigned i = 0; i < subs; i++) {
 		fan_stop(&fans[i]);

@@ -20,7 +20,7 @@ cd "$tmp" || exit 1
 pc_make_certs || fail "certificates"
 good=(--tls-ca ca.crt --tls-cert client.crt --tls-key client.key)
 # Every listener on port 0: the OS picks free ports; the bound-files say which.
-"$agg" --listen tls+tcp://127.0.0.1:0 --rpc tls+tcp://127.0.0.1:0 --metrics none --publish none \
+"$agg" --history none --listen tls+tcp://127.0.0.1:0 --rpc tls+tcp://127.0.0.1:0 --metrics none --publish none \
 	--tls-cert aggsrv.crt --tls-key aggsrv.key --tls-ca ca.crt --tls-client-auth \
 	--bound-file agg.bound 2>agg.err &
 pids+=($!)

@@ -15,7 +15,7 @@ done
 
 # The aggregator takes TCP (the Windows agent dials it from Wine) on a port
 # the OS picks; the agents' own sockets are not under test here.
-"$agg" --listen tcp://127.0.0.1:0 --rpc "ipc://$tmp/agg.rpc" --metrics none --publish none \
+"$agg" --history none --listen tcp://127.0.0.1:0 --rpc "ipc://$tmp/agg.rpc" --metrics none --publish none \
 	--bound-file "$tmp/agg.bound" 2>"$tmp/agg.err" &
 pids+=($!)
 listen=$(pc_bound "$tmp/agg.bound" listen) || fail "the aggregator did not start"

@@ -11,7 +11,7 @@ done
 . "$(dirname "$0")/../common/pc_test.sh" # $tmp, $pids, fail, pc_bound
 
 # Port 0 everywhere: each listener takes a free port and says which.
-"$agg" --listen tcp://127.0.0.1:0 --rpc "ipc://$tmp/agg.rpc" --metrics http://127.0.0.1:0/metrics \
+"$agg" --history none --listen tcp://127.0.0.1:0 --rpc "ipc://$tmp/agg.rpc" --metrics http://127.0.0.1:0/metrics \
 	--publish tcp://127.0.0.1:0 --pid-metrics 'pidcast*' --bound-file "$tmp/agg.bound" 2>"$tmp/agg.err" &
 pids+=($!)
 listen=$(pc_bound "$tmp/agg.bound" listen) || fail "the aggregator did not start"

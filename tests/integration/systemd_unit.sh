@@ -15,50 +15,20 @@ done
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to drop to the unit's user"; exit 77; }
 
 . "$(dirname "$0")/../common/pc_test.sh" # $tmp, $pids, fail, pc_bound
-
-# key NAME: the values of the unit's NAME= lines, space-separated.
-key() {
-	sed -n "s/^$1=//p" "$tmp/pidcast-agent.service" | tr '\n' ' ' | sed 's/ *$//'
-}
+. "$(dirname "$0")/../common/pc_unit.sh" # pc_unit_*: the unit's checks
 
 # The unit as installed names the installed agent; test the built one.
-installed=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$unit")
-[ -n "$installed" ] || { echo "FAIL: no ExecStart in $unit"; exit 1; }
-sed "s|^ExecStart=$installed|ExecStart=$(realpath "$agent")|" "$unit" >"$tmp/pidcast-agent.service"
+svc=$tmp/pidcast-agent.service
+pc_unit_copy "$unit" "$agent" "$svc"
 
-# 1. systemd's own checks. verify prints nothing for a good unit.
-if ! systemd-analyze verify "$tmp/pidcast-agent.service" >"$tmp/verify" 2>&1 || [ -s "$tmp/verify" ]; then
-	echo "FAIL: systemd-analyze verify:"
-	cat "$tmp/verify"
-	exit 1
-fi
-echo "systemd-analyze verify: clean"
-systemd-analyze security --offline=true "$tmp/pidcast-agent.service" >"$tmp/security" 2>&1
-score=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' "$tmp/security")
-[ -n "$score" ] || { echo "FAIL: no exposure level"; cat "$tmp/security"; exit 1; }
-echo "systemd-analyze security: exposure $score (0 safest, 10 unprotected)"
-awk -v s="$score" 'BEGIN { exit !(s <= 2.5) }' || { echo "FAIL: exposure $score over 2.5"; exit 1; }
+# 1. systemd's own checks.
+pc_unit_analyze "$svc" 2.5
 
-# 2. The unit's sandbox as far as it matters to reading /proc. DynamicUser
-# is a user with no rights of its own: nobody stands in for it.
-[ "$(key DynamicUser)" = yes ] || { echo "FAIL: the unit does not set DynamicUser=yes"; exit 1; }
-caps() { # "CAP_A CAP_B" -> "+a,+b"
-	local out="" c
-	for c in $1; do out+=",+$(tr '[:upper:]' '[:lower:]' <<<"${c#CAP_}")"; done
-	echo "${out#,}"
-}
-ambient=$(caps "$(key AmbientCapabilities)")
-bounding=$(caps "$(key CapabilityBoundingSet)")
-box=(setpriv --reuid=65534 --regid=65534 --clear-groups)
-[ "$(key NoNewPrivileges)" = yes ] && box+=(--no-new-privs)
-boxed=("${box[@]}" --bounding-set="-all${bounding:+,$bounding}")
-if [ -n "$ambient" ]; then
-	boxed+=(--inh-caps="-all,$ambient" --ambient-caps="-all,$ambient")
-fi
-nocaps=("${box[@]}" --bounding-set=-all --inh-caps=-all)
-
-# The unit's command line, split as systemd does for plain words.
-read -r -a cmd <<<"$(key ExecStart)"
+# 2. The unit's sandbox as far as it matters to reading /proc: setpriv's
+# boxed (the unit's user and capabilities) and nocaps (none), and its
+# command line, cmd.
+pc_unit_box "$svc"
+pc_unit_exec "$svc"
 
 # A root process the agent must see in full: owner, exe, counters.
 sleep 300 &
@@ -107,13 +77,7 @@ echo "--install-service and --uninstall-service point to the unit"
 # subscriber and a query, on ports the OS picks (port 0) instead of the
 # unit's, learnt from --bound-file, which the sandboxed user may write.
 mkdir -m 0777 "$tmp/trace"
-run=()
-for w in "${cmd[@]}"; do
-	case "$w" in
-	tcp://127.0.0.1:7450 | tcp://127.0.0.1:7451) run+=(tcp://127.0.0.1:0) ;;
-	*) run+=("$w") ;;
-	esac
-done
+pc_unit_port0 "${cmd[@]}"
 run+=(--bound-file "$tmp/trace/bound")
 # LeakSanitizer (an ASan build) cannot work under ptrace: no leak check here.
 ASAN_OPTIONS=detect_leaks=0 "${boxed[@]}" strace -f -qq -o "$tmp/trace/log" "${run[@]}" \
@@ -139,44 +103,7 @@ grep -q "\"pid\":$target," "$tmp/events" || { echo "FAIL: the subscriber saw not
 grep -q 'probe bpf,' "$tmp/agent.err" || { echo "FAIL: the unit's agent is not on bpf: $(cat "$tmp/agent.err")"; exit 1; }
 echo "sandboxed agent under strace: probe bpf, query and stream answered"
 
-# expand GROUP...: the system calls of systemd's @groups, recursively.
-expand() {
-	local w
-	for w in "$@"; do
-		case "$w" in
-		@*) expand $(systemd-analyze syscall-filter "$w" | sed -n '2,$p' | grep -v '^ *#') ;;
-		*) echo "$w" ;;
-		esac
-	done
-}
-# The lines in order, as systemd merges them: a plain one adds its calls
-# to the allowed set, a ~ one removes them.
-: >"$tmp/allowed"
-while read -r line; do
-	case "$line" in
-	~*)
-		read -r -a w <<<"${line#\~}"
-		expand "${w[@]}" | sort -u >"$tmp/deny"
-		comm -23 "$tmp/allowed" "$tmp/deny" >"$tmp/next"
-		;;
-	*)
-		read -r -a w <<<"$line"
-		expand "${w[@]}" | sort -u | sort -u - "$tmp/allowed" >"$tmp/next"
-		;;
-	esac
-	mv "$tmp/next" "$tmp/allowed"
-done < <(sed -n 's/^SystemCallFilter=//p' "$tmp/pidcast-agent.service")
-# strace lines: "PID name(args) = ret"; resumed and signal lines have no name(.
-sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*/\1/p' "$tmp/trace/log" | sort -u >"$tmp/used"
-# The one execve is strace starting the agent, before any filter applies.
-used=$(grep -vx execve "$tmp/used")
-bad=$(comm -23 <(echo "$used") "$tmp/allowed")
-[ -z "$bad" ] || { echo "FAIL: system calls the unit's filter refuses: $(echo $bad)"; exit 1; }
-echo "system calls used, all allowed by SystemCallFilter: $(echo "$used" | wc -l)"
-families=$(sed -nE 's/^[0-9]+ +socket\((AF_[A-Z0-9]+),.*/\1/p' "$tmp/trace/log" | sort -u)
-for f in $families; do
-	grep -qw "$f" <<<"$(key RestrictAddressFamilies)" ||
-		{ echo "FAIL: socket family $f outside RestrictAddressFamilies"; exit 1; }
-done
-echo "socket families used: $(echo $families) (all allowed)"
+# Its system calls and sockets, against the unit's lists.
+pc_unit_calls "$svc" "$tmp/trace/log"
+pc_unit_families "$svc" "$tmp/trace/log"
 echo "PASS"

@@ -53,7 +53,7 @@ static void
 start_agg(fx *x, const char *prlimit, const char *const *extra)
 {
 	char        bound[128], line[256], metrics[128] = "";
-	const char *argv[24];
+	const char *argv[32];
 	int         n  = 0;
 	uint64_t    t0 = pc_clock_mono_us();
 	FILE       *f  = NULL;
@@ -69,6 +69,8 @@ start_agg(fx *x, const char *prlimit, const char *const *extra)
 		argv[n++] = "--";
 	}
 	argv[n++] = agg_path;
+	argv[n++] = "--history";
+	argv[n++] = "none";
 	argv[n++] = "--listen";
 	argv[n++] = x->url_in;
 	argv[n++] = "--rpc";

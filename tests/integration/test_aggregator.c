@@ -69,6 +69,8 @@ setup(void **state)
 	fx         *x = calloc(1, sizeof(*x));
 	char        bound[400];
 	const char *argv[] = { agg_path,
+		               "--history",
+		               "none",
 		               "--listen",
 		               "tcp://127.0.0.1:0",
 		               "--rpc",
@@ -254,12 +256,11 @@ test_aggregator_dials_agents(void **state)
 	int        up;
 
 	assert_int_equal(pc_test_path(bound, sizeof(bound), NULL), 0);
-	const char *argv[] = {
-		agg_path, "--listen",          "none",      "--agent", x->pub[0],
-		"--rpc",  "tcp://127.0.0.1:0", "--metrics", "none",    "--publish",
-		"none",   "--bound-file",      bound,       NULL
-	}; /* alpha's stream */
-	pc_child *dialer = pc_child_start(argv);
+	const char *argv[] = { agg_path,  "--history", "none",  "--listen",          "none",
+		               "--agent", x->pub[0],   "--rpc", "tcp://127.0.0.1:0", "--metrics",
+		               "none",    "--publish", "none",  "--bound-file",      bound,
+		               NULL }; /* alpha's stream */
+	pc_child   *dialer = pc_child_start(argv);
 	assert_non_null(dialer);
 	assert_int_equal(pc_test_bound(bound, "rpc", rpc, sizeof(rpc), 10000), 0);
 	req            = pc_check_req(rpc);

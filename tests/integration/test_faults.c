@@ -123,6 +123,8 @@ static void
 start_aggregator(fx *x, int dial_agent)
 {
 	const char *argv[] = { agg_path,
+		               "--history",
+		               "none",
 		               "--listen",
 		               x->agg_listen,
 		               "--rpc",

@@ -82,6 +82,8 @@ start_agg(fx *x, const char *publish, const char *queue)
 {
 	char        bound[400];
 	const char *argv[] = { agg_path,
+		               "--history",
+		               "none",
 		               "--listen",
 		               "tcp://127.0.0.1:0",
 		               "--rpc",

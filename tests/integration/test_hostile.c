@@ -271,16 +271,16 @@ start_aggregator(fx *x, const char *metrics)
 {
 	char        in[300], rpc[300], bound[300];
 	const char *argv[] = {
-		agg_path,       "--listen", in,   "--rpc", rpc, "--publish", "tcp://127.0.0.1:0",
-		"--bound-file", bound,      NULL, NULL,    NULL
+		agg_path,    "--history",         "none",         "--listen", in,   "--rpc", rpc,
+		"--publish", "tcp://127.0.0.1:0", "--bound-file", bound,      NULL, NULL,    NULL
 	};
 
 	url(x, in, sizeof(in), "in");
 	url(x, rpc, sizeof(rpc), "rpc");
 	path(x, bound, sizeof(bound), "bound");
 	if (metrics != NULL) {
-		argv[9]  = "--metrics";
-		argv[10] = metrics;
+		argv[11] = "--metrics";
+		argv[12] = metrics;
 	}
 	start_logged(x, argv);
 	assert_true(wait_file_has(x, "bound", "rpc ", 10000));

@@ -62,6 +62,8 @@ setup(void **state)
 		               "sh",
 		               x->agg_err,
 		               agg_path,
+		               "--history",
+		               "none",
 		               "--listen",
 		               x->url_in,
 		               "--rpc",

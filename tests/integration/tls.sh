@@ -167,7 +167,7 @@ echo "pidcast-query without a certificate: $(cat qnocert.err)"
 
 # --- aggregator over mutual TLS: one agent with a certificate from the CA,
 # one with the other CA's.
-"$agg" --listen tls+tcp://127.0.0.1:0 --rpc tls+tcp://127.0.0.1:0 --metrics https://127.0.0.1:0/metrics \
+"$agg" --history none --listen tls+tcp://127.0.0.1:0 --rpc tls+tcp://127.0.0.1:0 --metrics https://127.0.0.1:0/metrics \
 	--publish tls+tcp://127.0.0.1:0 \
 	--tls-cert aggsrv.crt --tls-key aggsrv.key --tls-ca ca.crt --tls-client-auth \
 	--bound-file agg.bound 2>agg.err &

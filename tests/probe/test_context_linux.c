@@ -356,22 +356,12 @@ test_aggregator_groups(void **state)
 	char        metrics[600], want[300], reply[64];
 	pc_buf      b = { 0 };
 	const char *page;
-	const char *aargv[] = { agg_path,
-		                "--listen",
-		                listen,
-		                "--rpc",
-		                arpc,
-		                "--metrics",
-		                "http://127.0.0.1:0/metrics",
-		                "--group-by",
-		                "service",
-		                "--pid-metrics",
-		                "pc_child",
-		                "--top-pids",
-		                "1",
-		                "--bound-file",
-		                abound,
-		                NULL };
+	const char *aargv[] = { agg_path,       "--history",  "none",
+		                "--listen",     listen,       "--rpc",
+		                arpc,           "--metrics",  "http://127.0.0.1:0/metrics",
+		                "--group-by",   "service",    "--pid-metrics",
+		                "pc_child",     "--top-pids", "1",
+		                "--bound-file", abound,       NULL };
 	const char *argv[]  = { agent_path,   "--publish",    pub,      "--rpc",   rpc,
 		                "--interval", "200ms",        "--host", "ctxhost", "--aggregator",
 		                listen,       "--bound-file", bound,    NULL };
