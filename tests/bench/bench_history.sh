@@ -10,9 +10,7 @@
 # busiest around a moment, each 21 times; medians and p90s, ms, with the
 # client's own start included (pidcast-query is a process a call).
 # usage: bench_history.sh BUILD_DIR sqlite|clickhouse [HOSTS PROCS HOURS]
-# clickhouse needs a server: CLICKHOUSE_URL=clickhouse://127.0.0.1:PORT/DB
-# and CLICKHOUSE_TCP=PORT (for clickhouse-client); tests/common/pc_clickhouse.sh
-# starts one.
+# (clickhouse: a server of its own, tests/common/pc_clickhouse.sh)
 set -u
 build=$1 store=$2 hosts=${3:-100} procs=${4:-1000} hours=${5:-24}
 agg=$build/clients/aggregator/pidcast-aggregator
@@ -69,8 +67,40 @@ sqlite)
 	echo "store: $(sqlite3 "$db" 'SELECT count(*) FROM samples') samples, $(sqlite3 "$db" 'SELECT count(*) FROM events') events, $(du -m "$db" | cut -f1) MB on disk, filled in $((($(ms) - start) / 1000)) s"
 	;;
 clickhouse)
-	url=${CLICKHOUSE_URL:?set CLICKHOUSE_URL}
-	fail "clickhouse: see bench_history_clickhouse.sql (filled by the caller)"
+	. "$(dirname "$0")/../common/pc_clickhouse.sh"
+	pc_ch_init "$tmp/ch" || fail "no free ports for ClickHouse"
+	pc_ch_start || fail "clickhouse-server did not start"
+	url=clickhouse://127.0.0.1:$ch_http/bench
+	sql() { clickhouse-client --host 127.0.0.1 --port "$ch_tcp" --max_memory_usage 8000000000 --query "$1"; }
+	"$agg" --history "$url" --listen none --rpc "ipc://$tmp/rpc0" --publish none --metrics none \
+		--bound-file "$tmp/b0" 2>"$tmp/agg0.err" &
+	a=$!
+	pids+=($a)
+	pc_bound "$tmp/b0" rpc >/dev/null || fail "the aggregator did not start: $(cat "$tmp/agg0.err")"
+	until sql "EXISTS TABLE bench.host_events" 2>/dev/null | grep -q 1; do sleep 0.2; done
+	kill -TERM $a
+	wait $a
+	start=$(ms)
+	ticks=$((hours * 360))
+	name="concat('sim', substring(toString(10000 + h), 2))"
+	sql "INSERT INTO bench.hosts SELECT concat('sim', substring(toString(10000 + number), 2)) FROM system.numbers LIMIT $hosts" ||
+		fail "filling hosts"
+	sql "INSERT INTO bench.samples SELECT $name, toUInt32(100 + j), toUInt64($t0 - 86400000),
+		toUInt64($t0 + k * 10000), toUInt64(k * if(j < $busy, 2000000, 1000)), toUInt64(k * 1000),
+		toUInt64(52428800 + j * 4096), toUInt32(4), toUInt64(k * 8192), toUInt64(k * 4096),
+		toDate(intDiv($t0 + k * 10000, 1000))
+		FROM (SELECT number % $procs AS j, intDiv(number, $procs) % $ticks AS k,
+		      intDiv(number, $procs * $ticks) AS h FROM system.numbers LIMIT $((hosts * ticks * procs)))
+		WHERE j < $busy OR k % 6 = j % 6" || fail "filling samples"
+	sql "INSERT INTO bench.events SELECT $name, toUInt32(100000 + k), toUInt64($t0 + k * 10000 - 10000),
+		toUInt8(x), toUInt64($t0 + k * 10000 - 10000 * (1 - x)), toUInt32(1), concat('job-', toString(k % 50)),
+		'/usr/bin/job', concat('/usr/bin/job --run ', toString(k)), 'svc', '', 'cron.service', '',
+		toUInt8(x), 0, 0, toUInt64(100000), toUInt64(20000), toUInt64(10485760), toUInt64(4096),
+		toUInt64(4096), toDate(intDiv($t0 + k * 10000, 1000))
+		FROM (SELECT number % 2 AS x, intDiv(number, 2) % $ticks AS k, intDiv(number, 2 * $ticks) AS h
+		      FROM system.numbers LIMIT $((hosts * ticks * 2)))" || fail "filling events"
+	sql "OPTIMIZE TABLE bench.samples" >/dev/null 2>&1 # as merges would have, over a day
+	echo "store: $(sql 'SELECT count() FROM bench.samples') samples, $(sql 'SELECT count() FROM bench.events') events, $(($(sql "SELECT sum(bytes_on_disk) FROM system.parts WHERE database = 'bench' AND active") / 1048576)) MB on disk, filled in $((($(ms) - start) / 1000)) s"
 	;;
 *) fail "usage: bench_history.sh BUILD_DIR sqlite|clickhouse [HOSTS PROCS HOURS]" ;;
 esac
