@@ -99,16 +99,23 @@ bound(pc_hist *h)
 	}
 }
 
+/* With the lock: row into the queue (moved), or counted as dropped. */
 static void
-push(pc_hist *h, pc_hrow *row)
+push_locked(pc_hist *h, pc_hrow *row, int made)
 {
-	nng_mtx_lock(h->lock);
 	h->st.rows_in++;
-	if (pc_hqueue_push(&h->q, row) != PC_OK) {
+	if (made != PC_OK || pc_hqueue_push(&h->q, row) != PC_OK) {
 		pc_hrow_free(row);
 		h->st.rows_dropped++;
 	}
 	bound(h);
+}
+
+static void
+push(pc_hist *h, pc_hrow *row)
+{
+	nng_mtx_lock(h->lock);
+	push_locked(h, row, PC_OK);
 	nng_mtx_unlock(h->lock);
 }
 
@@ -116,15 +123,11 @@ static void
 push_proc(pc_hist *h, pc_hrow_kind kind, uint32_t host, const pc_proc *p, uint64_t time_ms)
 {
 	pc_hrow row;
+	int     rv = pc_hrow_of_proc(&row, kind, host, p, time_ms);
 
-	if (pc_hrow_of_proc(&row, kind, host, p, time_ms) != PC_OK) {
-		nng_mtx_lock(h->lock);
-		h->st.rows_in++;
-		h->st.rows_dropped++;
-		nng_mtx_unlock(h->lock);
-		return;
-	}
-	push(h, &row);
+	nng_mtx_lock(h->lock);
+	push_locked(h, &row, rv);
+	nng_mtx_unlock(h->lock);
 }
 
 void
@@ -159,14 +162,19 @@ pc_hist_sample(pc_hist *h, pc_hist_sampler *s, uint32_t host, const pc_replica *
 	}
 	s->last_ms = t;
 	s->rounds++;
+	/* One lock for the round: a sample is a copy of numbers, no text. */
+	nng_mtx_lock(h->lock);
 	while ((p = pc_replica_next(r, &cursor)) != NULL) {
 		/* An idle process's turn comes every PC_HIST_IDLE_EVERY rounds,
 		 * the processes spread over them by PID. */
 		if (pc_replica_changed_ms(r, p) > since ||
 		    (p->pid + s->rounds) % PC_HIST_IDLE_EVERY == 0) {
-			push_proc(h, PC_HROW_SAMPLE, host, p, t);
+			pc_hrow row;
+			int     rv = pc_hrow_of_proc(&row, PC_HROW_SAMPLE, host, p, t);
+			push_locked(h, &row, rv);
 		}
 	}
+	nng_mtx_unlock(h->lock);
 }
 
 void

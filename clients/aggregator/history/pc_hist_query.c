@@ -86,21 +86,19 @@ pc_hist_top_free(Pidcast__TopAtReply *r)
 
 /* A store's error as a status. */
 static void
-store_fail(void *cd, int rv, const char *what, const char *err)
+store_fail(void *cd, int rv, const char *err)
 {
 	int status = rv == PC_ENOENT   ? NOT_FOUND
 	             : rv == PC_EINVAL ? BAD
 	             : rv == PC_ENOMEM ? EXHAUSTED
 	                               : UNAVAILABLE;
 
-	(void)what; /* the client names the method */
 	pc_rpc_fail(cd, status, "%s", err[0] ? err : pc_strerror(rv));
 }
 
 /* The range of a request: until 0 is now, since 0 an hour before until. */
 static bool
-range(void *cd, const char *what, bool has_since, uint64_t since, bool has_until, uint64_t until,
-      pc_hquery *q)
+range(void *cd, bool has_since, uint64_t since, bool has_until, uint64_t until, pc_hquery *q)
 {
 	q->until_ms = has_until && until ? until : pc_clock_realtime_ms();
 	q->since_ms = has_since && since           ? since
@@ -110,7 +108,6 @@ range(void *cd, const char *what, bool has_since, uint64_t since, bool has_until
 		char a[PC_TIME_STR], b[PC_TIME_STR];
 		pc_time_format(q->since_ms, a);
 		pc_time_format(q->until_ms, b);
-		(void)what;
 		pc_rpc_fail(cd, BAD, "since (%s) is after until (%s)", a, b);
 		return false;
 	}
@@ -118,10 +115,9 @@ range(void *cd, const char *what, bool has_since, uint64_t since, bool has_until
 }
 
 static bool
-limit(void *cd, const char *what, bool has, uint32_t v, uint32_t def, uint32_t max, size_t *out)
+limit(void *cd, bool has, uint32_t v, uint32_t def, uint32_t max, size_t *out)
 {
 	if (has && v > max) {
-		(void)what;
 		pc_rpc_fail(cd, BAD, "limit %u is over %u", v, max);
 		return false;
 	}
@@ -176,19 +172,18 @@ pc_hist_rpc_history(pc_hist *h, const Pidcast__HistoryRequest *in,
 		pc_rpc_fail(cd, BAD, "History needs a pid");
 		return;
 	}
-	if (!range(cd, "History", in->has_since_ms, in->since_ms, in->has_until_ms, in->until_ms,
-	           &q) ||
-	    !limit(cd, "History", in->has_limit, in->limit, LIMIT_DEFAULT, LIMIT_MAX, &q.limit)) {
+	if (!range(cd, in->has_since_ms, in->since_ms, in->has_until_ms, in->until_ms, &q) ||
+	    !limit(cd, in->has_limit, in->limit, LIMIT_DEFAULT, LIMIT_MAX, &q.limit)) {
 		return;
 	}
 	if ((rv = pc_hist_query_begin(h, &s, err, sizeof(err))) != PC_OK) {
-		store_fail(cd, rv, "History", err);
+		store_fail(cd, rv, err);
 		return;
 	}
 	rv = pc_hist_ops(h)->samples(s, &q, &reply, err, sizeof(err));
 	pc_hist_query_end(h);
 	if (rv != PC_OK) {
-		store_fail(cd, rv, "History", err);
+		store_fail(cd, rv, err);
 	} else if (reply.n_samples == 0) {
 		pc_rpc_fail(cd, NOT_FOUND, "no samples of pid %u on %s in the range", in->pid,
 		            reply.host != NULL ? reply.host : "the host");
@@ -211,20 +206,19 @@ pc_hist_rpc_events(pc_hist *h, const Pidcast__EventsRequest *in,
 	char                 err[256] = "";
 	int                  rv;
 
-	if (!range(cd, "Events", in->has_since_ms, in->since_ms, in->has_until_ms, in->until_ms,
-	           &q) ||
-	    !limit(cd, "Events", in->has_limit, in->limit, LIMIT_DEFAULT, LIMIT_MAX, &q.limit)) {
+	if (!range(cd, in->has_since_ms, in->since_ms, in->has_until_ms, in->until_ms, &q) ||
+	    !limit(cd, in->has_limit, in->limit, LIMIT_DEFAULT, LIMIT_MAX, &q.limit)) {
 		return;
 	}
 	q.name_glob = in->name_glob != NULL && in->name_glob[0] != '\0' ? in->name_glob : NULL;
 	if ((rv = pc_hist_query_begin(h, &s, err, sizeof(err))) != PC_OK) {
-		store_fail(cd, rv, "Events", err);
+		store_fail(cd, rv, err);
 		return;
 	}
 	rv = pc_hist_ops(h)->events(s, &q, &reply, err, sizeof(err));
 	pc_hist_query_end(h);
 	if (rv != PC_OK) {
-		store_fail(cd, rv, "Events", err);
+		store_fail(cd, rv, err);
 	} else {
 		closure(&reply, cd);
 	}
@@ -251,7 +245,7 @@ pc_hist_rpc_top_at(pc_hist *h, const Pidcast__TopAtRequest *in, Pidcast__TopAtRe
 		pc_rpc_fail(cd, BAD, "by is CPU, RSS or IO");
 		return;
 	}
-	if (!limit(cd, "TopAt", in->has_n, in->n, TOP_DEFAULT, TOP_MAX, &q.limit)) {
+	if (!limit(cd, in->has_n, in->n, TOP_DEFAULT, TOP_MAX, &q.limit)) {
 		return;
 	}
 	/* The window: centred on the moment, by default as wide as an idle
@@ -263,13 +257,13 @@ pc_hist_rpc_top_at(pc_hist *h, const Pidcast__TopAtRequest *in, Pidcast__TopAtRe
 	q.since_ms = in->at_ms > half ? in->at_ms - half : 0;
 	q.until_ms = in->at_ms + half;
 	if ((rv = pc_hist_query_begin(h, &s, err, sizeof(err))) != PC_OK) {
-		store_fail(cd, rv, "TopAt", err);
+		store_fail(cd, rv, err);
 		return;
 	}
 	rv = pc_hist_ops(h)->top(s, &q, &reply, err, sizeof(err));
 	pc_hist_query_end(h);
 	if (rv != PC_OK) {
-		store_fail(cd, rv, "TopAt", err);
+		store_fail(cd, rv, err);
 	} else {
 		reply.has_from_ms = reply.has_to_ms = 1;
 		reply.from_ms                       = q.since_ms;
