@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs what pidcast's build and tests need: Debian packages, then (unless
+# Installs what pidcast's build and tests need: Debian packages, the web
+# page's packages from the npm registry (uPlot, and playwright-core for the
+# browser test, per clients/aggregator/web/package-lock.json), then (unless
 # --native) Mbed TLS, NNG, protobuf-c and cmocka built for Windows from
 # Debian's source packages. Idempotent: with everything present it returns
 # in about a second.
@@ -34,7 +36,10 @@ pkgs=(
 	libbpf-dev bpftool
 	libncurses-dev tmux
 	libsqlite3-dev sqlite3 clickhouse-server clickhouse-client
+	chromium
 )
+# Node.js and npm: Debian's, unless the machine has its own already.
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -68,6 +73,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 		as_root rm -f "$policy"
 		trap - EXIT
 	fi
+fi
+
+# The web page's packages, exactly as the lock file says; again only when
+# the lock changed since the last install.
+web=$top/clients/aggregator/web
+stamp=$web/node_modules/.pidcast-lock
+if ! cmp -s "$web/package-lock.json" "$stamp" 2>/dev/null; then
+	echo "deps: npm ci in ${web#"$top"/}"
+	(cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
+	cp "$web/package-lock.json" "$stamp"
 fi
 
 if [ "$native_only" -eq 0 ]; then

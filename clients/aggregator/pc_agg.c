@@ -1,6 +1,8 @@
 /* pc_agg.c: receiving many agents' streams into one replica a host, and
  * republishing them on one socket. */
 #include "pc_agg.h"
+#include "pc_agg_find.h"
+#include "pc_agg_web.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -82,12 +84,6 @@ history_stats(void *arg, Pidcast__HistoryStats *out)
 	out->last_error                                = g->hist_err[0] ? g->hist_err : NULL;
 }
 
-static void
-page(void *arg, pc_buf *out)
-{
-	pc_agg_metrics(arg, out);
-}
-
 static int
 start_http(pc_agg *g)
 {
@@ -95,9 +91,12 @@ start_http(pc_agg *g)
 		           .tls        = &g->opts.tls,
 		           .timeout_ms = g->opts.metrics_timeout_ms,
 		           .max_conns  = g->opts.metrics_max_conns,
-		           .page       = page,
+		           .handler    = pc_agg_web,
 		           .arg        = g };
 
+	if (pc_web_cache_open(&g->web) != PC_OK) {
+		return fail(g, PC_ENOMEM, "%s%s", "out of memory", "");
+	}
 	return pc_http_start(&g->http, &o, g->metrics_bound, g->err, sizeof(g->err));
 }
 
@@ -201,6 +200,11 @@ on_event(void *arg, pc_event ev, const pc_proc *p, pc_mask mask)
 	if (h->hist != NULL && ev == PC_EV_NEW) {
 		pc_hist_start(h->hist, h->hist_host, p);
 	}
+	/* The feed shows what happens on a host, but not its first table,
+	 * in which every process is new to the aggregator. */
+	if (h->had_table && ev != PC_EV_CHANGED) {
+		pc_feed_add(h->feed, h->name, p, ev == PC_EV_EXIT, h->now_ms);
+	}
 	if (ev != PC_EV_EXIT) {
 		return;
 	}
@@ -230,8 +234,8 @@ max_hosts(const pc_agg *g)
 	return g->opts.max_hosts ? g->opts.max_hosts : PC_AGG_MAX_HOSTS;
 }
 
-static pc_agg_host *
-find_host(pc_agg *g, const char *name)
+pc_agg_host *
+pc_agg_host_named(pc_agg *g, const char *name)
 {
 	for (size_t i = 0; i < g->n_hosts; i++) {
 		if (strcmp(g->hosts[i]->name, name) == 0) {
@@ -245,6 +249,7 @@ static void
 host_free(pc_agg_host *h)
 {
 	pc_groups_fini(&h->retired);
+	pc_find_host_free(h->find);
 	pc_replica_close(h->rep);
 	free(h);
 }
@@ -261,6 +266,7 @@ host_new(pc_agg *g, const char *name)
 	}
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	h->group_by    = g->opts.group_by;
+	h->feed        = &g->feed;
 	h->max_retired = g->opts.max_retired;
 	if ((h->hist = g->hist) != NULL) {
 		h->hist_host = pc_hist_host_id(g->hist, name);
@@ -318,7 +324,7 @@ starts_table(const Pidcast__Update *u)
 static bool
 apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 {
-	pc_agg_host *h     = find_host(g, u->host);
+	pc_agg_host *h     = pc_agg_host_named(g, u->host);
 	bool         fresh = h == NULL;
 	pc_apply     res   = PC_STALE;
 	int          rv;
@@ -357,6 +363,7 @@ apply(pc_agg *g, const Pidcast__Update *u, pc_buf *log)
 	}
 	if (res == PC_APPLIED && h != NULL) {
 		g->counts.applied++;
+		h->had_table = true;
 		/* Up once its table is whole again: after a restart, at the new
 		 * instance's first keyframe, not at its first (dropped) delta. */
 		if (!h->up) {
@@ -469,6 +476,7 @@ void
 pc_agg_stop(pc_agg *g)
 {
 	pc_http_stop(g->http);
+	pc_web_cache_close(g->web);
 	pc_rpc_server_stop(g->rpc);
 	pc_hist_close(g->hist); /* after the queries, before the tables */
 	nng_close(g->rep);
@@ -481,6 +489,7 @@ pc_agg_stop(pc_agg *g)
 		host_free(g->hosts[i]);
 	}
 	free(g->hosts);
+	pc_feed_fini(&g->feed);
 	if (g->lock != NULL) {
 		nng_mtx_free(g->lock);
 	}

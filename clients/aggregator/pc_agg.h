@@ -17,6 +17,7 @@
 #include "net/pc_net.h"
 #include "service/pc_service.h"
 #include "net/pc_tls.h"
+#include "pc_agg_feed.h"
 #include "pc_agg_groups.h"
 #include "pc_agg_http.h"
 #include "pc_hist.h"
@@ -43,6 +44,7 @@ typedef struct pc_agg_opts {
 	const char  *publish;            /* the fleet's stream; NULL: not published */
 	int          publish_queue;      /* messages queued a subscriber; 0: PC_AGG_PUBLISH_QUEUE */
 	const char  *metrics;            /* NULL: no HTTP server */
+	bool         web;                /* the web page and its API beside /metrics */
 	nng_duration metrics_timeout_ms; /* 0: PC_HTTP_TIMEOUT_MS */
 	size_t       metrics_max_conns;  /* 0: PC_HTTP_MAX_CONNS */
 	uint32_t     down_after;         /* silent intervals before a host is down */
@@ -78,11 +80,14 @@ typedef struct pc_agg_opts {
 #define PC_AGG_MAX_RETIRED 1000
 #define PC_AGG_OTHER_GROUP "other"
 
+typedef struct pc_find_host pc_find_host;
+
 typedef struct pc_agg_host {
 	char        name[PC_HOST_MAX + 1]; /* the replica's is "" until it applies */
 	pc_replica *rep;
 	uint64_t    heard_us;
 	bool        up;
+	bool        had_table; /* an update was applied: events are news */
 	uint64_t    gaps;
 	pc_groups   retired;  /* counters of exited processes, by group */
 	pc_gtot     other;    /* those of groups folded out of retired */
@@ -92,10 +97,12 @@ typedef struct pc_agg_host {
 	/* The history: this host's number in it, its sampling, and the tick
 	 * time of the update being applied (an exit seen without its time
 	 * happened by then). */
-	pc_hist        *hist;
-	uint32_t        hist_host;
-	pc_hist_sampler sampler;
-	uint64_t        now_ms;
+	pc_hist             *hist;
+	uint32_t             hist_host;
+	pc_hist_sampler      sampler;
+	uint64_t             now_ms;
+	pc_feed             *feed; /* the aggregator's, for the web page */
+	struct pc_find_host *find; /* the web API's rows of it (pc_agg_find.h) */
 } pc_agg_host;
 
 typedef struct pc_agg_counts {
@@ -103,6 +110,8 @@ typedef struct pc_agg_counts {
 	uint64_t hosts_refused; /* updates whose topic names a forbidden host */
 	uint64_t published;     /* updates republished on the publish socket */
 } pc_agg_counts;
+
+typedef struct pc_web_cache pc_web_cache;
 
 typedef struct pc_agg {
 	pc_agg_opts    opts;
@@ -118,6 +127,8 @@ typedef struct pc_agg {
 	pc_service    *svc;
 	pc_rpc_server *rpc;
 	pc_http       *http;
+	pc_web_cache  *web;                      /* the API's answers, shared for a moment */
+	pc_feed        feed;                     /* recent starts and exits, under lock */
 	pc_hist       *hist;                     /* NULL: no history */
 	char           hist_err[256];            /* ListHosts' copy of its last error */
 	char           listen_bound[PC_URL_MAX]; /* the URLs as bound (port 0: the OS's) */
@@ -139,6 +150,9 @@ int pc_agg_start(pc_agg *g, const pc_agg_opts *o);
  * and holding no other: host names in them are escaped (pc_term.h). */
 int  pc_agg_poll(pc_agg *g, int timeout_ms, pc_buf *log);
 void pc_agg_stop(pc_agg *g);
+
+/* The host tracked by that name, or NULL; with g->lock held. */
+pc_agg_host *pc_agg_host_named(pc_agg *g, const char *name);
 
 /* The Prometheus text exposition of every host. Takes g->lock only to
  * copy the sums the page shows (a pass over the tables, no formatting),

@@ -1,4 +1,4 @@
-/* pc_agg_http.c: the /metrics server on NNG's stream listener, bounded. A
+/* pc_agg_http.c: the HTTP server on NNG's stream listener, bounded. A
  * fixed pool of connection slots, each with its aio: a slot's callback
  * never frees its own aio, and stopping waits on each in turn. */
 #include "pc_agg_http.h"
@@ -110,75 +110,72 @@ assign(pc_http *h, slot *c, nng_stream *s)
 	recv_more(c);
 }
 
+/* FNV-1a of the body, as the ETag of a 200 answer: cheap next to writing
+ * the body, and the same bytes always give the same tag. */
 static void
-respond(slot *c, const char *status, bool page)
+etag_of(const pc_buf *b, char *out, size_t cap)
 {
-	pc_http *h = c->srv;
+	uint64_t h = 14695981039346656037ull;
 
-	if (page) {
-		/* Not evictable while the page is written, outside the lock so
-		 * that other connections are served meanwhile. */
-		c->sending = true;
-		nng_mtx_unlock(h->mtx);
-		h->o.page(h->o.arg, &c->body);
-		nng_mtx_lock(h->mtx);
-		if (h->closed) {
-			release(c);
-			return;
-		}
-		if (c->body.err != PC_OK) {
-			pc_buf_reset(&c->body);
-			status = "500 Internal Server Error";
-		}
+	for (size_t i = 0; i < b->len; i++) {
+		h = (h ^ (unsigned char)b->data[i]) * 1099511628211ull;
 	}
-	c->status_len = (size_t)snprintf(
-	        c->status, sizeof(c->status),
-	        "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: "
-	        "close\r\n\r\n",
-	        status, page ? "text/plain; version=0.0.4; charset=utf-8" : "text/plain",
-	        c->body.len);
+	snprintf(out, cap, "\"%016llx\"", (unsigned long long)h);
+}
+
+/* Sends the status line, headers and body; the caller holds the lock. */
+static void
+send_answer(slot *c, int status, const char *type, const char *cache, const char *etag)
+{
+	c->status_len =
+	        (size_t)snprintf(c->status, sizeof(c->status),
+	                         "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	                         "Cache-Control: %s\r\n%s%s%sConnection: close\r\n\r\n",
+	                         pc_http_status(status), type, c->body.len, cache,
+	                         etag[0] ? "ETag: " : "", etag, etag[0] ? "\r\n" : "");
 	c->sending  = true;
 	c->deadline = nng_clock() + PC_HTTP_SEND_MS;
 	send_more(c);
 }
 
-int
-pc_http_route(const char *head, const char *path)
-{
-	const char *sp1 = strchr(head, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL, *q;
-	size_t      plen;
-
-	if (sp1 == NULL || sp2 == NULL || strncmp(sp2 + 1, "HTTP/1.", 7) != 0) {
-		return 400;
-	}
-	if ((size_t)(sp1 - head) != 3 || strncmp(head, "GET", 3) != 0) {
-		return 405;
-	}
-	plen = (size_t)(sp2 - sp1 - 1);
-	if ((q = memchr(sp1 + 1, '?', plen)) != NULL) {
-		plen = (size_t)(q - sp1 - 1);
-	}
-	return plen == strlen(path) && strncmp(sp1 + 1, path, plen) == 0 ? 200 : 404;
-}
-
-/* The request head is whole: the page, or an error status. */
+/* The request head is whole: the handler's answer, or an error status.
+ * The handler runs outside the lock, so that other connections are
+ * served meanwhile; the slot is not evictable while it does. */
 static void
 answer(slot *c)
 {
-	switch (pc_http_route(c->head, c->srv->path)) {
-	case 200:
-		respond(c, "200 OK", true);
-		break;
-	case 404:
-		respond(c, "404 Not Found", false);
-		break;
-	case 405:
-		respond(c, "405 Method Not Allowed", false);
-		break;
-	default:
-		respond(c, "400 Bad Request", false);
-		break;
+	pc_http     *h    = c->srv;
+	pc_http_resp resp = { .status = 200 };
+	pc_http_req  req;
+	char         etag[24] = "";
+	int          st       = pc_http_parse(c->head, &req);
+
+	if (st != 0) {
+		send_answer(c, st, "text/plain", "no-store", "");
+		return;
 	}
+	c->sending = true;
+	nng_mtx_unlock(h->mtx);
+	h->o.handler(h->o.arg, &req, &resp);
+	nng_mtx_lock(h->mtx);
+	c->body = resp.body;
+	if (h->closed) {
+		release(c);
+		return;
+	}
+	if (c->body.err != PC_OK) {
+		pc_buf_reset(&c->body);
+		resp.status = 500;
+	}
+	if (resp.status == 200) {
+		etag_of(&c->body, etag, sizeof(etag));
+		if (strcmp(etag, req.if_none_match) == 0) {
+			pc_buf_reset(&c->body);
+			resp.status = 304;
+		}
+	}
+	send_answer(c, resp.status, resp.type ? resp.type : "text/plain",
+	            resp.cache ? resp.cache : "no-cache", etag);
 }
 
 static void
@@ -189,7 +186,7 @@ received(slot *c)
 	if (strstr(c->head, "\r\n\r\n") != NULL || strstr(c->head, "\n\n") != NULL) {
 		answer(c);
 	} else if (c->len == sizeof(c->head) - 1) {
-		respond(c, "431 Request Header Fields Too Large", false);
+		send_answer(c, 431, "text/plain", "no-store", "");
 	} else {
 		recv_more(c);
 	}
@@ -307,7 +304,9 @@ stream_url(pc_http *h, const char *url, char *out, size_t cap, char *err, size_t
 	snprintf(out, cap, "%s://%s%s%s:%s", tls ? "tls+tcp" : "tcp",
 	         strchr(u->u_hostname, ':') ? "[" : "", u->u_hostname,
 	         strchr(u->u_hostname, ':') ? "]" : "", u->u_port);
-	snprintf(h->path, sizeof(h->path), "%s", u->u_path[0] ? u->u_path : "/");
+	/* The metrics' path; none, or "/", which is the web page's. */
+	snprintf(h->path, sizeof(h->path), "%s",
+	         u->u_path[0] && strcmp(u->u_path, "/") != 0 ? u->u_path : "/metrics");
 	nng_url_free(u);
 	return PC_OK;
 }
@@ -404,6 +403,12 @@ pc_http_start(pc_http **out, const pc_http_opts *o, char *bound, char *err, size
 	}
 	nng_stream_listener_accept(h->l, h->accept_aio);
 	return PC_OK;
+}
+
+const char *
+pc_http_path(const pc_http *h)
+{
+	return h->path;
 }
 
 void

@@ -24,7 +24,7 @@ usage(FILE *out)
 	        "\n"
 	        "Keeps every agent's process table, answers queries across hosts (the\n"
 	        "agent's RPC service, with hosts), republishes every host's updates on\n"
-	        "one stream, and serves Prometheus metrics.\n"
+	        "one stream, and serves Prometheus metrics and a web page of the fleet.\n"
 	        "\n"
 	        "options:\n"
 	        "  --listen URL       agents dial in here, with pidcast-agent --aggregator URL\n"
@@ -38,9 +38,13 @@ usage(FILE *out)
 	        "  --publish-queue N  messages queued for each subscriber, 1 to 8192\n"
 	        "                     (default %d); one further behind loses the oldest\n"
 	        "                     and resyncs: a slow subscriber never holds up ingest\n"
-	        "  --metrics URL      Prometheus page (default %s;\n"
-	        "                     'none' to disable; https:// takes the TLS options\n"
-	        "                     below, as the other listeners do)\n"
+	        "  --metrics URL      the HTTP server: Prometheus metrics at the URL's path\n"
+	        "                     (default %s; no path or '/':\n"
+	        "                     /metrics), and the web page at / with its JSON API\n"
+	        "                     under /api/ (docs/PROTOCOL.md); 'none' to disable;\n"
+	        "                     https:// takes the TLS options below, as the other\n"
+	        "                     listeners do\n"
+	        "  --no-web           serve only the metrics on that server, no page\n"
 	        "  --metrics-timeout MS\n"
 	        "                     close an HTTP connection whose request has not\n"
 	        "                     come within MS (default %d; a page then has %d s)\n"
@@ -92,6 +96,17 @@ usage(FILE *out)
 	        PC_AGG_PUBLISH_QUEUE, PC_AGG_DEFAULT_METRICS, PC_HTTP_TIMEOUT_MS,
 	        PC_HTTP_SEND_MS / 1000, PC_HTTP_MAX_CONNS, PC_AGG_MAX_HOSTS, PC_AGG_MAX_RETIRED,
 	        PC_HIST_DEFAULT_PATH);
+}
+
+/* The page's URL: the metrics' as bound, with the path "/". */
+static void
+web_url(const char *metrics, char *out, size_t n)
+{
+	const char *host = strstr(metrics, "://");
+	const char *path = host != NULL ? strchr(host + 3, '/') : NULL;
+	int         len  = path != NULL ? (int)(path - metrics) : (int)strlen(metrics);
+
+	snprintf(out, n, "%.*s/", len, metrics);
 }
 
 /* The default store: systemd's StateDirectory= when it gives one. */
@@ -174,7 +189,8 @@ main(int argc, char **argv)
 		OPT_HISTORY,
 		OPT_HISTORY_EVERY,
 		OPT_HISTORY_RETAIN,
-		OPT_HISTORY_BUFFER
+		OPT_HISTORY_BUFFER,
+		OPT_NO_WEB
 	};
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
@@ -195,6 +211,7 @@ main(int argc, char **argv)
 		{ "metrics-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT },
 		{ "metrics-max-conns", required_argument, NULL, OPT_HTTP_CONNS },
 		{ "history", required_argument, NULL, OPT_HISTORY },
+		{ "no-web", no_argument, NULL, OPT_NO_WEB },
 		{ "history-every", required_argument, NULL, OPT_HISTORY_EVERY },
 		{ "history-retain", required_argument, NULL, OPT_HISTORY_RETAIN },
 		{ "history-buffer", required_argument, NULL, OPT_HISTORY_BUFFER },
@@ -211,10 +228,12 @@ main(int argc, char **argv)
 		       .rpc        = PC_AGG_DEFAULT_RPC,
 		       .publish    = PC_AGG_DEFAULT_PUBLISH,
 		       .metrics    = PC_AGG_DEFAULT_METRICS,
+		       .web        = true,
 		       .down_after = 3,
 	};
 	pc_agg      g;
 	char        hist_url[600];
+	char        web[PC_URL_MAX];
 	bool        history_given = false;
 	pc_buf      log           = { 0 };
 	const char *bound_file    = NULL;
@@ -243,6 +262,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_METRICS:
 			o.metrics = strcmp(optarg, "none") == 0 ? NULL : optarg;
+			break;
+		case OPT_NO_WEB:
+			o.web = false;
 			break;
 		case OPT_PUBLISH:
 			o.publish = strcmp(optarg, "none") == 0 ? NULL : optarg;
@@ -425,8 +447,9 @@ main(int argc, char **argv)
 		pc_agg_stop(&g);
 		return 1;
 	}
+	web_url(g.metrics_bound, web, sizeof(web));
 	if (bound_file != NULL) {
-		pc_bound_entry e[4];
+		pc_bound_entry e[5];
 		size_t         n = 0;
 		if (o.listen != NULL) {
 			e[n++] = (pc_bound_entry){ "listen", g.listen_bound };
@@ -438,6 +461,9 @@ main(int argc, char **argv)
 		if (o.metrics != NULL) {
 			e[n++] = (pc_bound_entry){ "metrics", g.metrics_bound };
 		}
+		if (o.metrics != NULL && o.web) {
+			e[n++] = (pc_bound_entry){ "web", web };
+		}
 		if ((rv = pc_bound_write(bound_file, e, n)) != PC_OK) {
 			fprintf(stderr, "pidcast-aggregator: cannot write --bound-file %s: %s\n",
 			        bound_file, pc_strerror(rv));
@@ -447,10 +473,10 @@ main(int argc, char **argv)
 	}
 	fprintf(stderr,
 	        "pidcast-aggregator: agents on %s, rpc on %s, publish on %s, metrics on %s, "
-	        "history in %s\n",
+	        "web page on %s, history in %s\n",
 	        o.listen ? g.listen_bound : "(dial only)", g.rpc_bound,
 	        o.publish ? g.publish_bound : "(off)", o.metrics ? g.metrics_bound : "(off)",
-	        o.history.url ? o.history.url : "(off)");
+	        o.metrics && o.web ? web : "(off)", o.history.url ? o.history.url : "(off)");
 	while (!pc_stop_requested()) {
 		pc_buf_reset(&log);
 		if ((rv = pc_agg_poll(&g, 100, &log)) != PC_OK) {

@@ -53,7 +53,9 @@ pc_buf_fini(pc_buf *b)
 void
 pc_buf_add(pc_buf *b, const void *data, size_t n)
 {
-	if (pc_buf_reserve(b, n) != PC_OK) {
+	/* Nothing to add: data may be NULL (an empty buffer's), which memcpy
+	 * must not be given even for 0 bytes. */
+	if (n == 0 || pc_buf_reserve(b, n) != PC_OK) {
 		return;
 	}
 	memcpy(b->data + b->len, data, n);

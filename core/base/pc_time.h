@@ -19,7 +19,7 @@ int pc_duration_parse(const char *s, uint64_t *out_ms);
 
 /* t as "2026-12-01T03:10:00.250Z" (milliseconds only when not whole) into
  * buf, which holds PC_TIME_STR bytes. */
-#define PC_TIME_STR 32
+#define PC_TIME_STR 64 /* room for any year the compiler imagines */
 void pc_time_format(uint64_t t_ms, char buf[PC_TIME_STR]);
 
 /* Days since 1970-01-01 of a civil date, and back (proleptic Gregorian):

@@ -33,6 +33,8 @@ typedef struct rent {
 	uint64_t changed_ms; /* the tick time of the update that last changed a counter */
 	double   cpu_pct;
 	double   io_bps;
+	uint64_t rss_counted; /* its share of the table's rss_total */
+	size_t   rated_at;    /* its place in the replica's rated, when there */
 } rent;
 
 struct pc_replica {
@@ -43,6 +45,12 @@ struct pc_replica {
 	uint64_t time_ms;
 	uint32_t interval_ms;
 	uint64_t tick;
+	uint64_t version; /* pc_replica_version() */
+	/* The records rated by the last update (the others' rates are 0),
+	 * and every record's RSS summed. */
+	rent   **rated;
+	size_t   n_rated, cap_rated;
+	uint64_t rss_total;
 	char     host[PC_HOST_MAX + 1];
 	size_t   max_procs, max_bytes, bytes;
 	held     held;
@@ -117,6 +125,12 @@ static void
 rent_free(pc_replica *r, rent *e)
 {
 	r->bytes -= e->bytes;
+	r->rss_total -= e->rss_counted;
+	/* Out of the update's rated ones (a peer may send a pid twice). */
+	if (e->rated_at < r->n_rated && r->rated[e->rated_at] == e) {
+		r->rated[e->rated_at]           = r->rated[--r->n_rated];
+		r->rated[e->rated_at]->rated_at = e->rated_at;
+	}
 	pc_proc_clear(&e->rec);
 	free(e);
 }
@@ -147,6 +161,7 @@ pc_replica_close(pc_replica *r)
 	if (r != NULL) {
 		clear_table(r);
 		held_drop(r);
+		free(r->rated);
 		free(r);
 	}
 }
@@ -163,9 +178,19 @@ io_total(const pc_proc *p)
 	return p->io_read_bytes + p->io_write_bytes;
 }
 
-/* Rates from the old and new counters of a process over dt_ms. */
+/* The table's RSS sum follows the record's. */
 static void
-set_rates(rent *e, uint64_t cpu0, uint64_t io0, uint64_t dt_ms, uint64_t seq)
+count_rss(pc_replica *r, rent *e)
+{
+	r->rss_total += e->rec.rss_bytes - e->rss_counted;
+	e->rss_counted = e->rec.rss_bytes;
+}
+
+/* Rates from the old and new counters of a process over dt_ms; the record
+ * joins the update's rated ones (out of memory: not listed, which only
+ * makes pc_replica_rated() say so). */
+static void
+set_rates(pc_replica *r, rent *e, uint64_t cpu0, uint64_t io0, uint64_t dt_ms, uint64_t seq)
 {
 	uint64_t cpu1 = cpu_total(&e->rec), io1 = io_total(&e->rec);
 
@@ -175,6 +200,21 @@ set_rates(rent *e, uint64_t cpu0, uint64_t io0, uint64_t dt_ms, uint64_t seq)
 	e->cpu_pct  = cpu1 >= cpu0 ? (double)(cpu1 - cpu0) / 10.0 / (double)dt_ms : 0;
 	e->io_bps   = io1 >= io0 ? (double)(io1 - io0) * 1000.0 / (double)dt_ms : 0;
 	e->rate_seq = seq;
+	if (r->cap_rated == SIZE_MAX || (e->rated_at < r->n_rated && r->rated[e->rated_at] == e)) {
+		return; /* the list is incomplete, or has it (a pid sent twice) */
+	}
+	if (r->n_rated == r->cap_rated) {
+		size_t cap   = r->cap_rated ? 2 * r->cap_rated : 64;
+		rent **grown = realloc(r->rated, cap * sizeof(*grown));
+		if (grown == NULL) {
+			r->cap_rated = SIZE_MAX; /* the list is incomplete: never used */
+			return;
+		}
+		r->rated     = grown;
+		r->cap_rated = cap;
+	}
+	e->rated_at            = r->n_rated;
+	r->rated[r->n_rated++] = e;
 }
 
 /* mask: the fields the exit's final record changed. */
@@ -220,6 +260,7 @@ upsert(pc_replica *r, const Pidcast__Process *m, bool whole, uint64_t dt_ms,
 		}
 		e->bytes = rec_bytes(&e->rec);
 		r->bytes += e->bytes;
+		count_rss(r, e);
 		e->tick       = r->tick;
 		e->changed_ms = u->time_ms;
 		if (cb != NULL) {
@@ -237,7 +278,8 @@ upsert(pc_replica *r, const Pidcast__Process *m, bool whole, uint64_t dt_ms,
 		e->bytes = rec_bytes(&e->rec);
 		r->bytes += e->bytes;
 	}
-	set_rates(e, cpu0, io0, dt_ms, u->seq);
+	count_rss(r, e);
+	set_rates(r, e, cpu0, io0, dt_ms, u->seq);
 	if (mask & PC_MASK_STATS) {
 		e->changed_ms = u->time_ms;
 	}
@@ -415,6 +457,19 @@ apply_whole(pc_replica *r, const Pidcast__Update *u, bool keyframe, pc_replica_c
 		return rv;
 	}
 	strcpy(r->host, u->host); /* before the events, which name it */
+	/* What readers see changes with any record, and with the rates of the
+	 * last update, which this one sets back to 0: an empty delta after an
+	 * empty delta changes nothing. Counted before anything changes,
+	 * whatever fails. */
+	if (u->n_upserts > 0 || u->n_exits > 0 || r->n_rated > 0 || keyframe) {
+		r->version++;
+	}
+	r->n_rated = 0;
+	if (r->cap_rated == SIZE_MAX) {
+		r->cap_rated = 0; /* a new list */
+		free(r->rated);
+		r->rated = NULL;
+	}
 	if (keyframe) {
 		rv = drop_unlisted(r, u, cb, arg);
 	}
@@ -578,6 +633,46 @@ bool
 pc_replica_synced(const pc_replica *r)
 {
 	return r->synced;
+}
+
+uint64_t
+pc_replica_version(const pc_replica *r)
+{
+	return r->version;
+}
+
+bool
+pc_replica_rated(const pc_replica *r, const pc_proc *const **out, size_t *n)
+{
+	/* A rent * is a pc_proc * (its first member). */
+	*out = (const pc_proc *const *)r->rated;
+	*n   = r->n_rated;
+	return r->cap_rated != SIZE_MAX;
+}
+
+double
+pc_replica_cpu_sum(const pc_replica *r)
+{
+	double   sum = 0;
+	size_t   cur = 0;
+	uint32_t pid;
+
+	if (r->cap_rated != SIZE_MAX) { /* over the few the last update rated */
+		for (size_t i = 0; i < r->n_rated; i++) {
+			sum += r->rated[i]->cpu_pct;
+		}
+		return sum;
+	}
+	for (const rent *e; (e = pc_idmap_next(&r->map, &cur, &pid)) != NULL;) {
+		sum += e->rate_seq == r->seq ? e->cpu_pct : 0;
+	}
+	return sum;
+}
+
+uint64_t
+pc_replica_rss_sum(const pc_replica *r)
+{
+	return r->rss_total;
 }
 
 uint64_t

@@ -76,7 +76,11 @@ int pc_replica_apply(pc_replica *r, const Pidcast__Update *u, pc_replica_cb cb, 
 /* Forgets the sync state (not the table): the next delta asks for a resync. */
 void pc_replica_desync(pc_replica *r);
 
-bool     pc_replica_synced(const pc_replica *r);
+bool pc_replica_synced(const pc_replica *r);
+/* A number that changes whenever the table, its records' addresses or
+ * their rates may have: what a reader keys a cache of them by (the seq
+ * does not do: a resync may replace the table at the same seq). */
+uint64_t pc_replica_version(const pc_replica *r);
 uint64_t pc_replica_seq(const pc_replica *r);
 uint64_t pc_replica_instance(const pc_replica *r);
 /* The host of the last update taken, or whose first part is held; "" before. */
@@ -92,6 +96,14 @@ const pc_proc *pc_replica_next(const pc_replica *r, size_t *cursor);
 /* CPU in percent of one core and I/O bytes (read + write) a second, over
  * the last update; 0 for a process that did not change in it. */
 void pc_replica_rates(const pc_replica *r, const pc_proc *rec, double *cpu_pct, double *io_bps);
+
+/* The records whose rates are over the last update (every other's are 0)
+ * into out, valid until the next apply: false when the list is not whole
+ * (out of memory). */
+bool pc_replica_rated(const pc_replica *r, const pc_proc *const **out, size_t *n);
+/* The CPU rates summed (percent of one core), and every record's RSS. */
+double   pc_replica_cpu_sum(const pc_replica *r);
+uint64_t pc_replica_rss_sum(const pc_replica *r);
 
 /* The tick time (Unix ms) of the update that last changed one of rec's
  * counters (PC_MASK_STATS), or that added it: what a history sampler asks

@@ -4,7 +4,11 @@
  * -u K, K subscribers follow the fleet's stream (--publish) meanwhile, so
  * that the republish's cost shows; -P runs it with --publish none. With
  * -H URL the aggregator records a history there (--history; none by
- * default), and the store's rows written, queued and dropped are shown. */
+ * default), and the store's rows written, queued and dropped are shown.
+ * With -W N its HTTP server is on and N simulated web pages poll its API
+ * as the page does (pc_bench_page.c; -W 0: the server on, no page), and
+ * searches across the fleet are timed at the end; -i makes the agents
+ * idle: after their first table nothing changes. */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <inttypes.h>
@@ -24,6 +28,7 @@
 #include "net/pc_net.h"
 #include "platform/pc_platform.h"
 #include "rpc/pc_rpc.h"
+#include "pc_bench_page.h"
 #include "pc_spawn.h"
 #include "wire/pc_update.h"
 
@@ -81,7 +86,10 @@ sim_init(sim *s, unsigned id, size_t n)
 }
 
 /* One tick: churn changes counters of `churn` processes and replaces one
- * process with a new PID; a keyframe every KEYFRAME_EVERY ticks. */
+ * process with a new PID (not when idle); a keyframe every KEYFRAME_EVERY
+ * ticks. */
+static bool idle;
+
 static int
 sim_tick(sim *s, unsigned churn)
 {
@@ -98,6 +106,12 @@ sim_tick(sim *s, unsigned churn)
 			s->delta.cap_upserts = churn + 1;
 			s->delta.exits       = realloc(s->delta.exits, sizeof(pc_key));
 			s->delta.cap_exits   = 1;
+		}
+		if (idle) { /* an empty delta: the tick, and nothing changed */
+			return pc_encoder_delta(&s->enc, &h, &s->delta) == PC_OK &&
+			                       pc_encoder_frame(&s->enc) == PC_OK
+			               ? nng_send(s->pub, s->enc.frame.data, s->enc.frame.len, 0)
+			               : -1;
 		}
 		for (unsigned k = 0; k < churn; k++) {
 			pc_proc *p = &s->procs[(size_t)nng_random() % s->n];
@@ -166,6 +180,14 @@ fan_stop(fan *f)
 	f->stop = true;
 	nng_thread_destroy(f->thr);
 	nng_close(f->sub);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 /* CPU seconds and RSS of a process, from /proc. */
@@ -249,15 +271,66 @@ hist_stats(nng_socket req)
 	return st;
 }
 
+/* The pages' downloads after warm-up, then searches and pages timed one
+ * at a time (the pages stopped first, so that only the request is timed). */
+static void
+web_report(pc_page *pgs, int pages, size_t bytes0, size_t reqs0, double wall, unsigned procs)
+{
+	size_t bytes = 0, reqs = 0, errors = 0;
+	char   target[160];
+	double ms[16], page_ms[16];
+	/* Names, command lines, users and hosts; one that matches nothing. */
+	const char  *q[] = { "worker-7",     "--id%20424", "sim0420",  "svc",
+		             "nothing-here", "conf",       "WORKER-4", "sim07" };
+	const size_t nq  = sizeof(q) / sizeof(q[0]);
+
+	for (int i = 0; i < pages; i++) {
+		pc_page_stop(&pgs[i]);
+		bytes += pgs[i].bytes;
+		reqs += pgs[i].requests;
+		errors += pgs[i].errors;
+	}
+	if (pages > 0) {
+		printf("web: %d pages, %.1f requests/s each, %.1f KB a minute each after warm-up, "
+		       "%zu errors\n",
+		       pages, (double)(reqs - reqs0) / wall / pages,
+		       (double)(bytes - bytes0) / 1e3 / wall * 60 / pages, errors);
+	}
+	for (size_t i = 0; i < 2 * nq; i++) {
+		char     tag[64] = "";
+		size_t   b       = 0;
+		uint64_t t0      = pc_clock_mono_us();
+		snprintf(target, sizeof(target), "/api/processes?q=%s&limit=50&sort=%s", q[i % nq],
+		         i < nq ? "cpu" : "rss");
+		pc_page_get(17483, target, tag, sizeof(tag), &b, NULL);
+		ms[i] = (double)(pc_clock_mono_us() - t0) / 1e3;
+		t0    = pc_clock_mono_us();
+		snprintf(target, sizeof(target), "/api/processes?limit=50&offset=%zu&sort=%s",
+		         (i % 4) * 50, i % 2 ? "cpu" : "rss");
+		tag[0] = '\0';
+		pc_page_get(17483, target, tag, sizeof(tag), &b, NULL);
+		page_ms[i] = (double)(pc_clock_mono_us() - t0) / 1e3;
+	}
+	double s[16], p[16];
+	memcpy(s, ms, sizeof(s));
+	memcpy(p, page_ms, sizeof(p));
+	qsort(s, 2 * nq, sizeof(double), cmp_double);
+	qsort(p, 2 * nq, sizeof(double), cmp_double);
+	printf("web: a search across the fleet (%u processes a host) answers in %.1f ms median, "
+	       "%.1f ms at most, of %zu; a page that is not a search %.1f ms median, %.1f at "
+	       "most\n",
+	       procs, s[nq], s[2 * nq - 1], 2 * nq, p[nq], p[2 * nq - 1]);
+}
+
 int
 main(int argc, char **argv)
 {
 	unsigned    agents = 100, procs = 1000, seconds = 30, churn = 20, subs = 0;
 	bool        publish = true;
 	const char *history = "none";
-	int         c;
+	int         c, pages = -1;
 
-	while ((c = getopt(argc, argv, "a:p:s:c:u:PH:")) != -1) {
+	while ((c = getopt(argc, argv, "a:p:s:c:u:PH:W:i")) != -1) {
 		switch (c) {
 		case 'a':
 			agents = (unsigned)atoi(optarg);
@@ -280,10 +353,17 @@ main(int argc, char **argv)
 		case 'H':
 			history = optarg;
 			break;
+		case 'W':
+			pages = atoi(optarg);
+			break;
+		case 'i':
+			idle = true;
+			break;
 		default:
 			fprintf(stderr,
 			        "usage: bench_aggregator [-a AGENTS] [-p PROCS] [-s SECONDS] "
-			        "[-c CHANGED-PER-TICK] [-u SUBSCRIBERS | -P] [-H HISTORY-URL]\n");
+			        "[-c CHANGED-PER-TICK] [-u SUBSCRIBERS | -P] [-H HISTORY-URL] "
+			        "[-W PAGES] [-i]\n");
 			return 2;
 		}
 	}
@@ -297,13 +377,14 @@ main(int argc, char **argv)
 		             "--rpc",
 		             rpc,
 		             "--metrics",
-		             "none",
+		             pages >= 0 ? "http://127.0.0.1:17483/metrics" : "none",
 		             "--publish",
 		             publish ? pub : "none",
 		             NULL };
 	pc_child   *agg  = pc_child_start(av);
 	sim        *sims = calloc(agents, sizeof(*sims));
 	fan        *fans = calloc(subs + 1, sizeof(*fans));
+	pc_page    *pgs  = calloc((size_t)(pages > 0 ? pages : 0) + 1, sizeof(*pgs));
 	nng_socket  req;
 
 	if (agg == NULL || sims == NULL || fans == NULL || (subs > 0 && !publish)) {
@@ -331,12 +412,16 @@ main(int argc, char **argv)
 	nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 10000);
 	nng_dial(req, rpc, NULL, 0);
 	pc_sleep_ms(300);
+	for (int i = 0; i < pages; i++) {
+		pc_page_start(&pgs[i], 17483);
+	}
 
 	/* Ticks on a one-second grid; each agent's send is spread over it. */
 	uint64_t              start = pc_clock_mono_us(), next = start, late = 0;
 	double                cpu0 = 0, cpu1, rss = 0, rss_max = 0;
 	uint64_t              gaps0 = 0, gaps1, queued_max = 0;
 	size_t                ok, total, bytes0            = 0;
+	size_t                page_bytes0 = 0, page_reqs0 = 0;
 	Pidcast__HistoryStats h0 = PIDCAST__HISTORY_STATS__INIT, h1;
 	for (unsigned t = 0; t < seconds; t++) {
 		for (unsigned i = 0; i < agents; i++) {
@@ -359,6 +444,10 @@ main(int argc, char **argv)
 			start = pc_clock_mono_us();
 			for (unsigned i = 0; i < subs; i++) {
 				bytes0 += fans[i].bytes;
+			}
+			for (int i = 0; i < pages; i++) {
+				page_bytes0 += pgs[i].bytes;
+				page_reqs0 += pgs[i].requests;
 			}
 		}
 		proc_usage(pc_child_pid(agg), &cpu1, &rss);
@@ -403,10 +492,14 @@ main(int argc, char **argv)
 		       queued_max, h1.rows_dropped - h0.rows_dropped, h1.rows_dropped,
 		       h1.write_errors, h1.bytes_queued);
 	}
+	if (pages >= 0) {
+		web_report(pgs, pages, page_bytes0, page_reqs0, wall, procs);
+	}
 	for (unsigned i = 0; i < subs; i++) {
 		fan_stop(&fans[i]);
 	}
 	free(fans);
+	free(pgs);
 	nng_close(req);
 	for (unsigned i = 0; i < agents; i++) {
 		nng_close(sims[i].pub);

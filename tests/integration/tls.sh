@@ -4,8 +4,8 @@
 # one from its CA, and gives nothing to a client with no certificate, with
 # one from another CA, or speaking plain tcp://; a client refuses a server
 # it cannot verify; agents reach an aggregator over mutual TLS, and only the
-# one with a good certificate gets in; its metrics page is served over
-# https:// to clients with a certificate only.
+# one with a good certificate gets in; its metrics page, web page and API
+# are served over https:// to clients with a certificate only.
 # usage: tls.sh AGENT SUB QUERY AGGREGATOR
 set -u
 agent=$1 sub=$2 query=$3 agg=$4
@@ -201,5 +201,13 @@ grep -q '^pidcast_host_up{host="tlsmember"} 1' page.out || fail "the https metri
 curl -sf --cacert ca.crt "$metrics" >nocert.page 2>&1 && fail "https metrics served a client without a certificate"
 curl -sf --cacert ca.crt --cert intruder.crt --key intruder.key "$metrics" >rogue.page 2>&1 &&
 	fail "https metrics served a client with another CA's certificate"
-echo "metrics over https with client certificates: $(wc -l <page.out) lines; none without one"
+# The web page and its API are on the same server, behind the same rule.
+web=$(pc_bound agg.bound web) || fail "the aggregator names no web page"
+curl -sf --cacert ca.crt --cert client.crt --key client.key "$web" | grep -qi '<html' ||
+	fail "the https web page was not served to a client with a certificate"
+curl -sf --cacert ca.crt --cert client.crt --key client.key "${web}api/hosts" |
+	grep -q '"host":"tlsmember","up":true' || fail "the https API has no tlsmember"
+curl -sf --cacert ca.crt "${web}api/hosts" >/dev/null 2>&1 &&
+	fail "the https API served a client without a certificate"
+echo "metrics over https with client certificates: $(wc -l <page.out) lines; none without one; the page and API too"
 echo "PASS"

@@ -191,7 +191,7 @@ teardown(void **state)
 static void
 is(const char *what, const char *got, const char *want)
 {
-	if ((got == NULL) != (want == NULL) || (got != NULL && strcmp(got, want) != 0)) {
+	if (got == NULL || want == NULL ? got != want : strcmp(got, want) != 0) {
 		fail_msg("%s: got '%s', want '%s'", what, got ? got : "(null)",
 		         want ? want : "(null)");
 	}

@@ -151,7 +151,7 @@ test_static_fields_equal(void **state)
 	/* The machine's processes too: every one in both reads (not started or
 	 * ended between them) has the same identity; kernel threads are
 	 * flagged by both. */
-	size_t both = 0, kernel = 0;
+	size_t both = 0, kernel = 0, idle = 0, idle_same = 0;
 	for (size_t i = 0; i < f->mid.n; i++) {
 		const pc_proc *b = &f->mid.procs[i], *a = pc_test_find(&f->before, b->pid);
 		const pc_proc *c = pc_test_find(&f->after, b->pid);
@@ -169,16 +169,22 @@ test_static_fields_equal(void **state)
 		/* Not the cgroup: another test may move its children, which
 		 * procfs sees up to 8 ticks late (test_context_linux checks
 		 * both backends' context). */
-		/* An idle kernel thread stays idle: 'I' in both, as /proc has it. */
+		/* A kernel thread idle in both procfs reads is idle in the bpf
+		 * read between them, 'I' as /proc has it, but for one that ran
+		 * in between (a kworker woken by the load of the machine):
+		 * counted, and most must agree. */
 		if (b->kernel && a->state != NULL && c->state != NULL &&
 		    strcmp(a->state, "I") == 0 && strcmp(c->state, "I") == 0) {
-			same_string("state", a->state, b->state);
+			idle++;
+			idle_same += b->state != NULL && strcmp(b->state, "I") == 0;
 		}
 	}
-	print_message("%zu processes in both backends' reads, %zu of them kernel threads\n", both,
-	              kernel);
+	print_message("%zu processes in both backends' reads, %zu of them kernel threads; "
+	              "%zu of %zu idle kernel threads idle in bpf too\n",
+	              both, kernel, idle_same, idle);
 	assert_true(both > 10);
 	assert_true(kernel > 0);
+	assert_true(idle_same * 10 >= idle * 9);
 }
 
 static void

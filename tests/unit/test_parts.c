@@ -704,6 +704,86 @@ test_forbidden_hosts(void **state)
 	pc_buf_fini(&b);
 }
 
+/* What readers of a replica key their caches by and sum: the records the
+ * last update rated (only those can have a rate), the CPU and RSS sums,
+ * and a version that moves when what they see does, and not otherwise. */
+static void
+test_rated_sums_and_version(void **state)
+{
+	fx                   *f = *state;
+	const pc_proc *const *rated;
+	size_t                n;
+	uint64_t              v;
+	pc_proc              *p;
+
+	add_procs(f, 100, 10);
+	for (uint32_t pid = 100; pid < 110; pid++) {
+		pc_fake_find(f->fake, pid)->rss_bytes = 4096 * pid;
+	}
+	tick(f, true);
+	assert_int_equal(apply_part(f, 0, 0), PC_APPLIED);
+	assert_int_equal(pc_replica_rss_sum(f->rep), 4096 * (100 + 109) * 10 / 2);
+	/* 0.5 s of CPU over the tick's second: 50% of one core. */
+	p = pc_fake_find(f->fake, 103);
+	p->cpu_user_us += 500000;
+	p->rss_bytes += 8192;
+	tick(f, false);
+	v = pc_replica_version(f->rep);
+	assert_int_equal(apply_part(f, 0, 0), PC_APPLIED);
+	assert_true(pc_replica_version(f->rep) != v);
+	assert_true(pc_replica_rated(f->rep, &rated, &n));
+	assert_int_equal(n, 1);
+	assert_int_equal(rated[0]->pid, 103);
+	assert_true(pc_replica_cpu_sum(f->rep) > 49.9 && pc_replica_cpu_sum(f->rep) < 50.1);
+	assert_int_equal(pc_replica_rss_sum(f->rep), 4096 * (100 + 109) * 10 / 2 + 8192);
+	/* Nothing changed: the rates go back to 0, which is a change once. */
+	tick(f, false);
+	v = pc_replica_version(f->rep);
+	assert_int_equal(apply_part(f, 0, 0), PC_APPLIED);
+	assert_true(pc_replica_version(f->rep) != v);
+	assert_true(pc_replica_rated(f->rep, &rated, &n));
+	assert_int_equal(n, 0);
+	assert_true(pc_replica_cpu_sum(f->rep) == 0);
+	tick(f, false);
+	v = pc_replica_version(f->rep);
+	assert_int_equal(apply_part(f, 0, 0), PC_APPLIED);
+	assert_int_equal(pc_replica_version(f->rep), v);
+	/* An exit takes its RSS out of the sum. */
+	pc_fake_remove(f->fake, 109);
+	tick(f, false);
+	assert_int_equal(apply_part(f, 0, 0), PC_APPLIED);
+	assert_int_equal(pc_replica_rss_sum(f->rep), 4096 * (100 + 108) * 9 / 2 + 8192);
+
+	/* A peer that names a pid twice in one delta, the second time as
+	 * another process: the first, rated, is freed by the second and must
+	 * leave the rated list (ASan sees a use after free otherwise). */
+	Pidcast__Process  a = PIDCAST__PROCESS__INIT, b = PIDCAST__PROCESS__INIT;
+	Pidcast__Process *ups[] = { &a, &b };
+	Pidcast__Update   u     = PIDCAST__UPDATE__INIT;
+	pc_apply          res;
+	a.has_pid = b.has_pid = 1;
+	a.pid = b.pid        = 104;
+	a.has_create_time_ms = b.has_create_time_ms = 1;
+	a.create_time_ms                            = 1000 + 104;
+	b.create_time_ms                            = 77;
+	a.has_cpu_user_us                           = 1;
+	a.cpu_user_us                               = 999999;
+	u.host                                      = "h1";
+	u.has_instance_id = u.has_seq = u.has_time_ms = 1;
+	u.instance_id                                 = 42;
+	u.seq                                         = pc_replica_seq(f->rep) + 1;
+	u.time_ms                                     = 1000 * u.seq;
+	u.n_upserts                                   = 2;
+	u.upserts                                     = ups;
+	assert_int_equal(pc_replica_apply(f->rep, &u, NULL, NULL, &res), PC_OK);
+	assert_int_equal(res, PC_APPLIED);
+	assert_true(pc_replica_rated(f->rep, &rated, &n));
+	for (size_t i = 0; i < n; i++) {
+		assert_true(rated[i]->pid != 104 || rated[i]->create_time_ms == 77);
+	}
+	assert_true(pc_replica_cpu_sum(f->rep) >= 0);
+}
+
 int
 main(void)
 {
@@ -723,6 +803,7 @@ main(void)
 		T(test_interleaved_part_discards_the_set),
 		T(test_delta_counts_new_processes),
 		T(test_forbidden_hosts),
+		T(test_rated_sums_and_version),
 		cmocka_unit_test(test_record_count_checked_before_decoding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
