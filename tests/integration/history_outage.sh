@@ -8,7 +8,8 @@
 # small for 10 s the oldest rows are dropped and counted exactly: every row
 # received is written or dropped, and the server holds exactly the rows
 # written (by key: a batch the kill cut short is written again). What was
-# recorded is then read through pidcast-query and clickhouse-client.
+# recorded is then read through pidcast-query and clickhouse-client; and
+# an aggregator restarted goes on with the same history.
 # usage: history_outage.sh AGENT AGGREGATOR QUERY
 set -u
 agent=$1 agg=$2 query=$3
@@ -128,6 +129,44 @@ grep -q ' exit 3$' "$tmp/events" || fail "no 'exit 3' among big's events: $(head
 n=$(sql "SELECT count() FROM outage_big.events WHERE kind = 1 AND name = 'sh' AND exit_code = 3")
 [ "$n" -gt 0 ] || fail "clickhouse-client: no exits of sh with code 3"
 echo "big: $n short-lived processes ended with exit 3, in pidcast-query and clickhouse-client"
+
+# A restarted aggregator goes on in the same database: a busy process seen
+# before and after is one start, and its samples span both runs.
+"$agent" --host outage-big --interval 250ms --publish tcp://127.0.0.1:0 --rpc tcp://127.0.0.1:0 \
+	--aggregator "ipc://$tmp/big.in" 2>"$tmp/agent-again.err" &
+pids+=($!)
+(while :; do :; done) &
+busy=$!
+pids+=($busy)
+has_start() { [ "$(sql "SELECT count() FROM outage_big.events WHERE pid = $busy AND kind = 0")" -ge 1 ]; }
+sampled_after() {
+	[ "$(sql "SELECT count() FROM outage_big.samples WHERE pid = $busy AND time_ms > $1")" -ge 1 ]
+}
+until_true 30 has_start || fail "no start of the busy process in big's store"
+until_true 30 sampled_after 0 || fail "no sample of the busy process"
+kill -TERM "$(cat "$tmp/big.pid")"
+wait "$(cat "$tmp/big.pid")" 2>/dev/null
+again_ms=$(now_ms)
+"$agg" --history "clickhouse://127.0.0.1:$ch_http/outage_big" --history-every 1s \
+	--listen "ipc://$tmp/big.in" --rpc "ipc://$tmp/big.rpc" --publish none --metrics none \
+	--bound-file "$tmp/big2.bound" 2>"$tmp/big2.err" &
+pids+=($!)
+echo $! >"$tmp/big.pid"
+rpc[big]=$(pc_bound "$tmp/big2.bound" rpc) || fail "aggregator big did not start again"
+until_true 30 sampled_after "$again_ms" || fail "no sample of the busy process after the restart"
+starts=$(sql "SELECT uniqExact(host, pid, create_time_ms) FROM outage_big.events WHERE pid = $busy AND kind = 0")
+[ "$starts" = 1 ] || fail "the busy process has $starts starts across the restart"
+ups=$(sql "SELECT uniqExact(time_ms) FROM outage_big.host_events WHERE host = 'outage-big' AND up = 1")
+[ "$ups" -ge 2 ] || fail "outage-big came up $ups times, not at each start"
+"$query" --rpc "${rpc[big]}" --json history "$busy" --host outage-big --since 5m >"$tmp/busy.json" ||
+	fail "pidcast-query history: $(cat "$tmp/busy.json")"
+first=$(head -n1 "$tmp/busy.json" | grep -o '"time_ms":[0-9]*' | cut -d: -f2)
+last=$(tail -n1 "$tmp/busy.json" | grep -o '"time_ms":[0-9]*' | cut -d: -f2)
+[ -n "$first" ] && [ "$first" -lt "$again_ms" ] && [ "$last" -gt "$again_ms" ] ||
+	fail "the busy process's history does not span the restart ($first .. $last, restart $again_ms)"
+echo "big restarted: pid $busy has one start, $(wc -l <"$tmp/busy.json") samples across the restart"
+kill "$busy"
+
 for a in big small; do
 	kill -TERM "$(cat "$tmp/$a.pid")"
 done

@@ -685,7 +685,15 @@ test_schema(void **state)
 	        "SETTINGS index_granularity = 8192\n"
 	        "hosts\tReplacingMergeTree ORDER BY host SETTINGS index_granularity = 8192\n"
 	        "samples\tReplacingMergeTree PARTITION BY day ORDER BY (host, pid, time_ms, "
-	        "create_time_ms) SETTINGS index_granularity = 8192\n");
+	        "create_time_ms) SETTINGS index_granularity = 8192\n"
+	        "samples_by_time\tReplacingMergeTree PARTITION BY day ORDER BY (time_ms, host, "
+	        "pid, "
+	        "create_time_ms) SETTINGS index_granularity = 8192\n"
+	        "samples_to_time\t\n");
+	/* The view that fills samples_by_time from each INSERT into samples. */
+	raw_expect("SELECT engine FROM system.tables WHERE database = 'pc_schema' AND name = "
+	           "'samples_to_time' FORMAT TabSeparated",
+	           "MaterializedView\n");
 	raw_expect("SELECT name, type FROM system.columns WHERE database = 'pc_schema' AND table = "
 	           "'samples' FORMAT TabSeparated",
 	           "host\tString\npid\tUInt32\ncreate_time_ms\tUInt64\ntime_ms\tUInt64\n"

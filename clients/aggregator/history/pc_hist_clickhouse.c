@@ -55,7 +55,7 @@
 
 #define REQUEST_MS   10000  /* a request's whole time: connect, send, answer */
 #define RETAIN_MS    60000  /* retention's, which reads a week of samples once a day */
-#define RETAIN_PARTS 3      /* day partitions a retention call drops at most */
+#define RETAIN_PARTS 4      /* partitions (a day of one table) a retention call drops at most */
 #define DEFAULT_PORT "8123" /* ClickHouse's HTTP port */
 #define DAY_MS       86400000ull
 #define MAX_COLS     24
@@ -66,7 +66,7 @@ enum { T_SAMPLES, T_EVENTS, T_HOST_EVENTS, T_COUNT };
 
 static const char *const TABLE[T_COUNT] = { "samples", "events", "host_events" };
 
-/* Each with the database's name for its one %s. */
+/* Each with the database's name for each of its %s. */
 static const char *const SCHEMA[] = {
 	"CREATE DATABASE IF NOT EXISTS %s",
 	"CREATE TABLE IF NOT EXISTS %s.samples (host String, pid UInt32, create_time_ms UInt64, "
@@ -74,6 +74,17 @@ static const char *const SCHEMA[] = {
 	"threads UInt32, io_read_bytes UInt64, io_write_bytes UInt64, day Date) "
 	"ENGINE = ReplacingMergeTree PARTITION BY day ORDER BY (host, pid, time_ms, "
 	"create_time_ms)",
+	/* The samples again, ordered by time, filled by ClickHouse itself
+	 * from each INSERT into samples: what TopAt over every host reads,
+	 * since samples' order (host first) cannot find a moment without
+	 * reading the whole day. */
+	"CREATE TABLE IF NOT EXISTS %s.samples_by_time (host String, pid UInt32, "
+	"create_time_ms UInt64, time_ms UInt64, cpu_user_us UInt64, cpu_system_us UInt64, "
+	"rss_bytes UInt64, threads UInt32, io_read_bytes UInt64, io_write_bytes UInt64, day Date) "
+	"ENGINE = ReplacingMergeTree PARTITION BY day ORDER BY (time_ms, host, pid, "
+	"create_time_ms)",
+	"CREATE MATERIALIZED VIEW IF NOT EXISTS %s.samples_to_time TO %s.samples_by_time AS "
+	"SELECT * FROM %s.samples",
 	"CREATE TABLE IF NOT EXISTS %s.events (host String, pid UInt32, create_time_ms UInt64, "
 	"kind UInt8, time_ms UInt64, ppid UInt32, name String, exe String, cmdline String, "
 	"user String, container_id String, service String, cgroup String, exit_known UInt8, "
@@ -445,7 +456,7 @@ store_open(pc_hstore **out, const char *url, char *err, size_t n)
 	s->timeout_ms = REQUEST_MS;
 	for (size_t i = 0; i < sizeof(SCHEMA) / sizeof(SCHEMA[0]); i++) {
 		pc_buf_reset(&s->sql);
-		pc_buf_printf(&s->sql, SCHEMA[i], s->db);
+		pc_buf_printf(&s->sql, SCHEMA[i], s->db, s->db, s->db);
 		if ((rv = command(s, err, n)) != PC_OK) {
 			store_close(s);
 			return rv;
@@ -599,7 +610,7 @@ static int
 retain(pc_hstore *s, uint64_t cutoff_ms, uint64_t *deleted, bool *more, char *err, size_t n)
 {
 	struct {
-		int      table;
+		char     table[24];
 		char     id[16];
 		uint64_t rows;
 	} part[RETAIN_PARTS];
@@ -617,7 +628,8 @@ retain(pc_hstore *s, uint64_t cutoff_ms, uint64_t *deleted, bool *more, char *er
 	/* A Date partition's id is its day as YYYYMMDD. */
 	pc_buf_printf(&s->sql,
 	              "SELECT table, partition_id, sum(rows) FROM system.parts WHERE database = "
-	              "'%s' AND active AND table IN ('samples', 'events', 'host_events') AND "
+	              "'%s' AND active AND table IN ('samples', 'samples_by_time', 'events', "
+	              "'host_events') AND "
 	              "partition_id < '%.4s%.2s%.2s' GROUP BY table, partition_id ORDER BY "
 	              "partition_id, table LIMIT %d",
 	              s->db, cut, cut + 5, cut + 8, RETAIN_PARTS + 1);
@@ -625,9 +637,6 @@ retain(pc_hstore *s, uint64_t cutoff_ms, uint64_t *deleted, bool *more, char *er
 		return rv;
 	}
 	while ((rv = tsv_next(&t, 3)) == PC_OK) {
-		int tb = strcmp(t.col[0], "samples") == 0  ? T_SAMPLES
-		         : strcmp(t.col[0], "events") == 0 ? T_EVENTS
-		                                           : T_HOST_EVENTS;
 		listed++;
 		if (k == RETAIN_PARTS) {
 			continue;
@@ -636,7 +645,7 @@ retain(pc_hstore *s, uint64_t cutoff_ms, uint64_t *deleted, bool *more, char *er
 			rv = PC_EPROTO;
 			break;
 		}
-		part[k].table = tb;
+		snprintf(part[k].table, sizeof(part[k].table), "%s", t.col[0]);
 		snprintf(part[k].id, sizeof(part[k].id), "%s", t.col[1]);
 		part[k].rows = col_u64(&t, 2);
 		k++;
@@ -652,18 +661,19 @@ retain(pc_hstore *s, uint64_t cutoff_ms, uint64_t *deleted, bool *more, char *er
 		snprintf(day, sizeof(day), "%04u-%02u-%02u", y, m, d);
 		/* Today's own day is dropped only by a cutoff in the future:
 		 * what it keeps would go with it. */
-		if (part[i].table == T_EVENTS && strcmp(day, today) < 0 &&
+		if (strcmp(part[i].table, "events") == 0 && strcmp(day, today) < 0 &&
 		    (rv = keep_starts(s, day, (uint64_t)pc_days_from_civil(y, m, d) * DAY_MS,
 		                      cutoff_ms, today, err, n)) != PC_OK) {
 			return rv;
 		}
 		pc_buf_reset(&s->sql);
 		pc_buf_printf(&s->sql, "ALTER TABLE %s.%s DROP PARTITION ID '%s'", s->db,
-		              TABLE[part[i].table], part[i].id);
+		              part[i].table, part[i].id);
 		if ((rv = command(s, err, n)) != PC_OK) {
 			return rv;
 		}
-		*deleted += part[i].rows;
+		/* The by-time copy's rows are not rows of their own. */
+		*deleted += strcmp(part[i].table, "samples_by_time") != 0 ? part[i].rows : 0;
 	}
 	*more = listed > k;
 	return PC_OK;
@@ -946,8 +956,9 @@ store_top(pc_hstore *s, const pc_hquery *q, Pidcast__TopAtReply *out, char *err,
 	tsv                              t;
 	int                              rv;
 
-	/* The window's samples, one host's or all. */
-	pc_buf_printf(&win, "FROM %s.samples WHERE time_ms BETWEEN %llu AND %llu", s->db,
+	/* The window's samples, one host's (by host first) or all (by time). */
+	pc_buf_printf(&win, "FROM %s.%s WHERE time_ms BETWEEN %llu AND %llu", s->db,
+	              q->host != NULL ? "samples" : "samples_by_time",
 	              (unsigned long long)q->since_ms, (unsigned long long)q->until_ms);
 	day_from(&win, q->since_ms);
 	if (q->host != NULL) {
