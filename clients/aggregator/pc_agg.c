@@ -124,7 +124,8 @@ pc_agg_start(pc_agg *g, const pc_agg_opts *o)
 	int              rv;
 
 	memset(g, 0, sizeof(*g));
-	g->opts = *o;
+	g->opts            = *o;
+	g->feed.started_ms = pc_clock_realtime_ms();
 	if (o->history.url != NULL) {
 		if ((rv = pc_hist_open(&g->hist, &o->history, g->err, sizeof(g->err))) != PC_OK) {
 			return rv;

@@ -82,6 +82,19 @@ number(const pc_http_req *req, const char *name, uint64_t lo, uint64_t hi, uint6
 	return true;
 }
 
+/* Whether the request names parameter name; false after a 400. */
+static bool
+needed(const pc_http_req *req, const char *name, pc_http_resp *r)
+{
+	char v[PARAM_MAX];
+
+	if (pc_http_param(req->query, name, v, sizeof(v)) != 1 || v[0] == '\0') {
+		fail(r, 400, "parameter '%s' is needed", name);
+		return false;
+	}
+	return true;
+}
+
 /* One record, with its host and rates: pc_json_proc()'s object with the
  * extra keys before its closing brace. */
 static void
@@ -251,7 +264,8 @@ process(pc_agg *g, const pc_http_req *req, pc_http_resp *r)
 	pc_agg_host   *h;
 	const pc_proc *p;
 
-	if (!param(req, "host", host, r) || !number(req, "pid", 0, UINT32_MAX, 0, &pid, r)) {
+	if (!param(req, "host", host, r) || !needed(req, "pid", r) ||
+	    !number(req, "pid", 0, UINT32_MAX, 0, &pid, r)) {
 		return;
 	}
 	if (host[0] == '\0') {
@@ -390,7 +404,8 @@ history(pc_agg *g, const pc_http_req *req, pc_http_resp *r)
 	char                    host[PARAM_MAX];
 	uint64_t                pid, now = pc_clock_realtime_ms();
 
-	if (!param(req, "host", host, r) || !number(req, "pid", 0, UINT32_MAX, 0, &pid, r) ||
+	if (!param(req, "host", host, r) || !needed(req, "pid", r) ||
+	    !number(req, "pid", 0, UINT32_MAX, 0, &pid, r) ||
 	    !moment(req, "since", now, &in.since_ms, r) ||
 	    !moment(req, "until", now, &in.until_ms, r)) {
 		return;

@@ -77,13 +77,16 @@ pc_feed_json(const pc_feed *f, uint64_t after, size_t limit, pc_buf *b)
 	uint64_t kept  = f->last < PC_FEED_MAX ? f->last : PC_FEED_MAX;
 	uint64_t first = f->last - kept + 1; /* the oldest id kept */
 
-	if (after + 1 > first) {
+	if (after >= f->last) {
+		first = f->last + 1; /* nothing newer (and no overflow) */
+	} else if (after + 1 > first) {
 		first = after + 1;
 	}
 	if (f->last >= first && f->last - first + 1 > limit) {
 		first = f->last - limit + 1;
 	}
-	pc_buf_printf(b, "{\"last\":%" PRIu64 ",\"events\":[", f->last);
+	pc_buf_printf(b, "{\"last\":%" PRIu64 ",\"started_ms\":%" PRIu64 ",\"events\":[", f->last,
+	              f->started_ms);
 	for (uint64_t id = first; f->ring != NULL && id <= f->last; id++) {
 		if (id > first) {
 			pc_buf_str(b, ",");

@@ -31,15 +31,16 @@ typedef struct pc_feed_event {
 } pc_feed_event;
 
 typedef struct pc_feed {
-	pc_feed_event *ring; /* PC_FEED_MAX, allocated on first use */
-	uint64_t       last; /* the id of the newest; 0: none yet */
+	pc_feed_event *ring;       /* PC_FEED_MAX, allocated on first use */
+	uint64_t       last;       /* the id of the newest; 0: none yet */
+	uint64_t       started_ms; /* when the aggregator started: ids count from 1 again */
 } pc_feed;
 
 /* Adds a start (exit false) or an exit of p on host at time_ms (an exit's
  * time when p->exit does not give it). Out of memory: not added. */
 void pc_feed_add(pc_feed *f, const char *host, const pc_proc *p, bool exit, uint64_t time_ms);
 
-/* Appends {"last":N,"events":[...]} to b: the newest limit events with
+/* Appends {"last":N,"started_ms":T,"events":[...]} to b: the newest limit events with
  * an id above after, oldest first (docs/PROTOCOL.md §9). */
 void pc_feed_json(const pc_feed *f, uint64_t after, size_t limit, pc_buf *b);
 

@@ -116,7 +116,8 @@ typedef struct heap {
 	pc_find_by   by;
 	bool         desc;
 	pc_find_hit *a;
-	size_t       n, k;
+	size_t       n, k, cap; /* a holds cap; grown up to k */
+	bool         failed;    /* out of memory: rows were lost */
 } heap;
 
 static void
@@ -150,6 +151,18 @@ static void
 heap_add(heap *hp, pc_find_hit x)
 {
 	if (hp->n < hp->k) {
+		/* Grown as matches come: a deep page asks for room for offset +
+		 * limit rows, which a search may never fill. */
+		if (hp->n == hp->cap) {
+			size_t       cap = hp->cap ? 2 * hp->cap : 256;
+			pc_find_hit *a   = realloc(hp->a, (cap < hp->k ? cap : hp->k) * sizeof(*a));
+			if (a == NULL) {
+				hp->failed = true;
+				return;
+			}
+			hp->a   = a;
+			hp->cap = cap < hp->k ? cap : hp->k;
+		}
 		size_t i = hp->n++;
 		hp->a[i] = x;
 		while (i > 0 && before(hp->by, hp->desc, &hp->a[(i - 1) / 2], &hp->a[i])) {
@@ -202,7 +215,9 @@ search_init(search *s, const char *q)
 	for (size_t i = 0; i < s->n; i++) {
 		s->is_pid = s->is_pid && isdigit(s->q[i]);
 	}
-	s->pid = s->is_pid ? (uint32_t)strtoul(q, NULL, 10) : 0;
+	unsigned long long pid = s->is_pid ? strtoull(q, NULL, 10) : 0;
+	s->is_pid              = s->is_pid && pid <= UINT32_MAX; /* 10 digits may not fit */
+	s->pid                 = (uint32_t)pid;
 	for (size_t c = 0; c < 256; c++) {
 		s->skip[c] = s->n;
 	}
@@ -343,8 +358,8 @@ rows_of(pc_agg_host *h, const pc_find *f, size_t need)
 		}
 		k->cap = cap;
 	}
-	heap                  hp = { .by = f->by, .desc = f->desc, .a = k->rows, .k = cap };
-	const pc_proc        *p;
+	heap           hp = { .by = f->by, .desc = f->desc, .a = k->rows, .k = cap, .cap = cap };
+	const pc_proc *p;
 	const pc_proc *const *rated;
 	size_t                cur   = 0, n_rated;
 	bool                  zeros = false;
@@ -361,9 +376,16 @@ rows_of(pc_agg_host *h, const pc_find *f, size_t need)
 		}
 		zeros = hp.n < pc_replica_count(h->rep);
 	} else {
+		/* By CPU or I/O without the rated list (it could not grow): the
+		 * same shape from every record, rows at 0 left out. */
+		bool rated_only = (f->by == PC_FIND_CPU || f->by == PC_FIND_IO) && f->desc;
 		while ((p = pc_replica_next(h->rep, &cur)) != NULL) {
-			heap_add(&hp, hit_of(f->by, h, p));
+			pc_find_hit x = hit_of(f->by, h, p);
+			if (!rated_only || x.num > 0) {
+				heap_add(&hp, x);
+			}
 		}
+		zeros = rated_only && hp.n < pc_replica_count(h->rep);
 	}
 	heap_sort(&hp);
 	*k = (kept){ .used    = true,
@@ -444,9 +466,16 @@ fill_zeros(pc_agg *g, const pc_find *f, heap *out, size_t need)
 		size_t                n_rated = 0, above = 0;
 		const kept           *k;
 		/* Its rows above 0 are among its first (need left + above) by pid. */
-		pc_replica_rated(hs[i]->rep, &rated, &n_rated);
-		for (size_t j = 0; j < n_rated; j++) {
-			above += hit_of(f->by, hs[i], rated[j]).num > 0;
+		if (pc_replica_rated(hs[i]->rep, &rated, &n_rated)) {
+			for (size_t j = 0; j < n_rated; j++) {
+				above += hit_of(f->by, hs[i], rated[j]).num > 0;
+			}
+		} else {
+			const pc_proc *p;
+			size_t         cur = 0;
+			while ((p = pc_replica_next(hs[i]->rep, &cur)) != NULL) {
+				above += hit_of(f->by, hs[i], p).num > 0;
+			}
 		}
 		if ((k = rows_of(hs[i], &byp, need - out->n + above)) == NULL) {
 			free(hs);
@@ -517,13 +546,18 @@ pc_find_run(pc_agg *g, const pc_find *f, pc_find_hit **out, size_t *n, uint64_t 
 	*out   = NULL;
 	*n     = 0;
 	*total = 0;
-	if ((hp.a = malloc((hp.k + 1) * sizeof(*hp.a))) == NULL) {
-		return PC_ENOMEM;
-	}
 	if (f->q[0] == '\0' && hp.k <= PC_FIND_TOP) {
-		rv = merge(g, f, &hp, total);
+		/* A merge fills its page directly: room for all of it. */
+		if ((hp.a = malloc(hp.k * sizeof(*hp.a))) == NULL) {
+			return PC_ENOMEM;
+		}
+		hp.cap = hp.k;
+		rv     = merge(g, f, &hp, total);
 	} else {
 		rv = scan(g, f, &hp, total);
+	}
+	if (rv == PC_OK && hp.failed) {
+		rv = PC_ENOMEM;
 	}
 	if (rv != PC_OK) {
 		free(hp.a);

@@ -83,6 +83,9 @@ decode(const char *s, size_t n, char *out, size_t cap)
 {
 	size_t o = 0;
 
+	if (cap == 0) {
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		int c = (unsigned char)s[i];
 		if (c == '+') {

@@ -112,6 +112,11 @@ api(pc_agg *g, const pc_http_req *req, pc_http_resp *r)
 		store(g->web, key.data, now, r);
 	}
 	pc_buf_fini(&key);
+	if (r->body.err != PC_OK) { /* an error as JSON too, as §9 says */
+		pc_buf_reset(&r->body);
+		pc_buf_str(&r->body, "{\"error\":\"out of memory\"}");
+		r->status = 500;
+	}
 }
 
 void

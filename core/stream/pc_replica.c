@@ -480,7 +480,8 @@ apply_whole(pc_replica *r, const Pidcast__Update *u, bool keyframe, pc_replica_c
 		rv = upsert(r, u->upserts[i], keyframe, dt_ms, u, cb, arg);
 	}
 	if (rv != PC_OK) {
-		r->synced = false;
+		r->synced    = false;
+		r->cap_rated = SIZE_MAX; /* rated for a seq never reached: not a list */
 		return rv;
 	}
 	r->synced   = true;

@@ -156,6 +156,8 @@ async function main() {
     ['/api/process?host=api-one&pid=4000000000', 404, /4000000000/],
     ['/api/process?host=api-one&pid=abc', 400, /pid/],
     ['/api/process?pid=1', 400, /host/],
+    ['/api/process?host=api-one', 400, /pid/],
+    ['/api/history?host=api-one', 400, /pid/],
     ['/api/history?host=api-one&pid=1&since=yesterday', 400, /since/],
     ['/api/events?limit=5000', 400, /limit/],
     ['/api/nope', 404, /hosts, processes/],
@@ -187,7 +189,16 @@ async function main() {
   });
   check('a process killed: exit_signal 9', killed.exit_signal === 9 && killed.exit_code === undefined, JSON.stringify(killed));
   const after = await get(web, `/api/events?after=${killed.id}`);
-  check('after=ID gives only newer events', after.json.events.every((e) => e.id > killed.id));
+  check('after=ID gives only newer events', after.json.events.every((e) => e.id > killed.id) &&
+    typeof after.json.started_ms === 'number');
+  const far = await get(web, '/api/events?after=18446744073709551615');
+  check('after= the largest id gives nothing (no wrap)', far.status === 200 && far.json.events.length === 0);
+  // A deep page of a search costs what it matches, not what it asks room for.
+  const deep = await get(web, `/api/processes?q=${q}&offset=9999990&limit=10`);
+  check('a page past every match is empty, with the total', deep.status === 200 &&
+    deep.json.total === 1 && deep.json.processes.length === 0, deep.text.slice(0, 200));
+  const wrap = await get(web, '/api/processes?q=4294967297&limit=500');
+  check('a pid search past 32 bits matches no pid 1', !wrap.json.processes.some((p) => p.pid === 1 && !p.cmdline?.includes('4294967297')));
   await until('the killed child gone from the table', async () =>
     (await get(web, `/api/process?host=api-one&pid=${small.pid}`)).status === 404);
 

@@ -486,6 +486,7 @@ function openDetail(host, pid, rec, create) {
 function closeDetail() {
   recordPoller.stop();
   historyPoller.stop();
+  report('detail'); // a failure of the closed panel's polls is no longer news
   destroyCharts();
   detail.host = null;
   const box = $('#detail');
@@ -650,6 +651,7 @@ window.addEventListener('resize', () => {
 
 const FEED_MAX = 200;
 let eventsAfter = 0;
+let eventsEpoch = null; // the aggregator's start: another one counts from 1 again
 
 async function pollEvents() {
   let text;
@@ -662,13 +664,15 @@ async function pollEvents() {
   }
   const data = JSON.parse(text);
   const ul = $('#events');
-  if (data.last < eventsAfter) {
+  if ((eventsEpoch !== null && data.started_ms !== eventsEpoch) || data.last < eventsAfter) {
     // The aggregator restarted and counts from 1 again: start the feed over.
+    eventsEpoch = data.started_ms;
     eventsAfter = 0;
     ul.replaceChildren();
     eventsPoller.kick();
     return;
   }
+  eventsEpoch = data.started_ms;
   const fresh = data.events.filter((ev) => ev.id > eventsAfter);
   eventsAfter = Math.max(eventsAfter, data.last);
   if (!fresh.length) return;
