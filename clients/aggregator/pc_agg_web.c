@@ -18,7 +18,24 @@ typedef struct entry {
 struct pc_web_cache {
 	nng_mtx *mtx;
 	entry    e[PC_WEB_CACHE_N];
+	unsigned busy; /* API answers being computed */
 };
+
+/* A turn to compute an answer, of PC_WEB_API_MAX: false when none is free. */
+static bool
+take_turn(pc_web_cache *c, bool take)
+{
+	bool ok = true;
+
+	nng_mtx_lock(c->mtx);
+	if (!take) {
+		c->busy--;
+	} else if ((ok = c->busy < PC_WEB_API_MAX)) {
+		c->busy++;
+	}
+	nng_mtx_unlock(c->mtx);
+	return ok;
+}
 
 int
 pc_web_cache_open(pc_web_cache **out)
@@ -107,8 +124,14 @@ api(pc_agg *g, const pc_http_req *req, pc_http_resp *r)
 	pc_buf_printf(&key, "%s?%s", req->path, req->query);
 	if (key.err != PC_OK) {
 		r->body.err = key.err;
-	} else if (!lookup(g->web, key.data, now, r)) {
+	} else if (lookup(g->web, key.data, now, r)) {
+	} else if (!take_turn(g->web, true)) {
+		r->status = 503;
+		pc_buf_printf(&r->body, "{\"error\":\"busy: %d API requests at once; try again\"}",
+		              PC_WEB_API_MAX);
+	} else {
 		pc_agg_api(g, req, r);
+		take_turn(g->web, false);
 		store(g->web, key.data, now, r);
 	}
 	pc_buf_fini(&key);

@@ -25,6 +25,11 @@ extern const size_t       pc_web_n_assets; /* 0: built without the page */
  * under an agent's tick, so that a change shows within two. */
 #define PC_WEB_CACHE_MS 250
 #define PC_WEB_CACHE_N  16
+/* API answers computed at once, at most; more get 503 at once. A search
+ * holds the aggregator's lock for its pass, and a history query a
+ * connection slot for its store's answer: a flood of them must neither
+ * stall ingestion nor take every slot from /metrics. */
+#define PC_WEB_API_MAX 4
 
 /* The cache of API answers, one an aggregator. */
 int  pc_web_cache_open(pc_web_cache **out);

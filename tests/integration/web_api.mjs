@@ -167,6 +167,15 @@ async function main() {
     check(`${p.slice(0, 60)}: ${status} and a message`, r.status === status && r.json && msg.test(r.json.error),
       `${r.status} ${r.text.slice(0, 120)}`);
   }
+  // A flood of distinct searches (no two share a cached answer; fewer than
+  // the 32 connections the server takes at once): each is
+  // answered, 200 or 503 "busy", and /metrics is served meanwhile.
+  const flood = await Promise.all([...Array(24).keys()].map((i) =>
+    get(web, `/api/processes?q=flood-${i}&offset=${i}`)));
+  const scrape = await get(agg.metrics, '');
+  check('a flood of 24 searches: each 200 or 503 busy, /metrics served', flood.every((r) =>
+    r.status === 200 || (r.status === 503 && /busy/.test(r.json.error))) && scrape.status === 200,
+    flood.map((r) => r.status).join(','));
   const post = await fetch(new URL('/api/hosts', web), { method: 'POST' });
   check('POST: 405', post.status === 405);
 
