@@ -70,11 +70,14 @@ lookup(pc_web_cache *c, const char *key, uint64_t now, pc_http_resp *r)
 {
 	bool hit = false;
 
+	uint64_t ttl = strncmp(key, "/api/hosts?", 11) == 0 || strncmp(key, "/api/events?", 12) == 0
+	                       ? PC_WEB_CACHE_SLOW_MS
+	                       : PC_WEB_CACHE_MS;
+
 	nng_mtx_lock(c->mtx);
 	for (size_t i = 0; i < PC_WEB_CACHE_N && !hit; i++) {
 		entry *e = &c->e[i];
-		if (e->key != NULL && now - e->at_ms < PC_WEB_CACHE_MS &&
-		    strcmp(e->key, key) == 0) {
+		if (e->key != NULL && now - e->at_ms < ttl && strcmp(e->key, key) == 0) {
 			pc_buf_add(&r->body, e->body.data, e->body.len);
 			r->status = e->status;
 			hit       = true;

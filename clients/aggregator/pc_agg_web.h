@@ -21,10 +21,13 @@ extern const pc_web_asset pc_web_assets[];
 extern const size_t       pc_web_n_assets; /* 0: built without the page */
 
 /* How long an API answer is shared by the requests that ask the same (a
- * few open pages polling the same view cost one pass over the fleet). Well
- * under an agent's tick, so that a change shows within two. */
-#define PC_WEB_CACHE_MS 250
-#define PC_WEB_CACHE_N  16
+ * few open pages polling the same view cost one pass over the fleet): the
+ * processes well under an agent's tick, so that a change shows within two;
+ * the hosts and the feed, which a page polls every 2 s, for a second (a
+ * host's liveness is judged over three ticks anyway). */
+#define PC_WEB_CACHE_MS      250
+#define PC_WEB_CACHE_SLOW_MS 1000
+#define PC_WEB_CACHE_N       16
 /* API answers computed at once, at most; more get 503 at once. A search
  * holds the aggregator's lock for its pass, and a history query a
  * connection slot for its store's answer: a flood of them must neither
