@@ -28,6 +28,11 @@ pc_check_req(const char *url)
 	assert_int_equal(nng_req0_open(&req), 0);
 	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_RECVTIMEO, 3000), 0);
 	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_SENDTIMEO, 3000), 0);
+	/* A request sent on a pipe that then dies (an agent killed and started
+	 * again under it) is sent again on the new one, as pidcast-query's
+	 * are, instead of waiting out the 3 s above: a test that restarts its
+	 * peer must not depend on when the old connection was noticed gone. */
+	assert_int_equal(nng_socket_set_ms(req, NNG_OPT_REQ_RESENDTIME, 500), 0);
 	assert_int_equal(pc_rpc_set_reply_max(req, 64u << 20), PC_OK);
 	assert_int_equal(nng_dial(req, url, NULL, NNG_FLAG_NONBLOCK), 0);
 	return req;

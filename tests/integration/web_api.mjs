@@ -41,11 +41,33 @@ async function until(what, fn, ms = WAIT) {
   }
 }
 
-// A line from a pc_child, after sending it a command.
+// pc_child's lines, whole: a line may come in more than one chunk (under
+// ASan its printf writes the newline apart).
+function lines(child) {
+  child.pending = [];
+  child.waiting = [];
+  let part = '';
+  child.stdout.on('data', (d) => {
+    const all = (part + d).split('\n');
+    part = all.pop();
+    for (const l of all) {
+      const w = child.waiting.shift();
+      if (w) w(l);
+      else child.pending.push(l);
+    }
+  });
+}
+
+function nextLine(child) {
+  return child.pending.length ? Promise.resolve(child.pending.shift())
+    : new Promise((resolve) => child.waiting.push(resolve));
+}
+
+// Sends pc_child a command and waits for its answer line.
 async function command(child, line) {
   child.stdin.write(`${line}\n`);
-  const [d] = await once(child.stdout, 'data');
-  if (!String(d).includes('ok')) throw new Error(`pc_child ${line}: ${d}`);
+  const d = await nextLine(child);
+  if (d !== 'ok') throw new Error(`pc_child ${line}: ${d}`);
 }
 
 async function aggregator(name, extra) {
@@ -79,7 +101,9 @@ async function main() {
   const token = `${tmp}/web-api-token`;
   const big = start(childPath, [token]);
   const small = start(childPath, [token]);
-  await Promise.all([once(big.stdout, 'data'), once(small.stdout, 'data')]);
+  lines(big);
+  lines(small);
+  await Promise.all([nextLine(big), nextLine(small)]); // "ready"
   await command(big, 'alloc 64');
 
   const hosts = await until('api-one up', async () => {
@@ -134,14 +158,14 @@ async function main() {
     top.json.processes.some((p) => p.pid === big.pid));
 
   // CPU over the last update: a child spinning for 3 s shows near one core.
-  command(big, 'spin 3000');
+  const spun = command(big, 'spin 3000');
   const busy = await until('the spinning child at > 50% of a core', async () => {
     const r = await get(web, `/api/process?host=api-one&pid=${big.pid}`);
     return r.json.process.cpu_pct > 50 ? r : undefined;
   });
   check('/api/process: one process, with its CPU rate', busy.json.host === 'api-one' &&
     busy.json.process.pid === big.pid, busy.text.slice(0, 200));
-  await once(big.stdout, 'data'); // the spin's "ok"
+  await spun; // the spin's "ok"
 
   // Clear errors for what does not exist or is malformed.
   const bad = [
