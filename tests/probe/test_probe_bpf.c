@@ -118,11 +118,37 @@ within(const char *what, uint64_t v, uint64_t lo, uint64_t hi, uint64_t slack)
 	}
 }
 
+/* The state letter of pid in /proc/PID/stat, '?' when unreadable. */
+static char
+proc_state(uint32_t pid)
+{
+	char  path[64], buf[512], *rp;
+	FILE *fp;
+	char  st = '?';
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	if ((fp = fopen(path, "r")) != NULL) {
+		if (fgets(buf, sizeof(buf), fp) != NULL && (rp = strrchr(buf, ')')) != NULL &&
+		    rp[1] == ' ') {
+			st = rp[2];
+		}
+		fclose(fp);
+	}
+	return st;
+}
+
 static void
 test_static_fields_equal(void **state)
 {
 	fx *f = *state;
 
+	/* A child that has just answered its last command may not be back in
+	 * its read yet: wait (2 s at most) until each sleeps, then read. */
+	for (int i = 0; i < CHILDREN; i++) {
+		for (int t = 0; t < 200 && proc_state(f->pid[i]) != 'S'; t++) {
+			pc_sleep_ms(10);
+		}
+	}
 	three_reads(f);
 	for (int i = 0; i < CHILDREN; i++) {
 		const pc_proc *a = pc_test_find(&f->before, f->pid[i]),
