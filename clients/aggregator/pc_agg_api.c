@@ -139,7 +139,8 @@ hosts_json(pc_agg *g, pc_buf *b)
 		pc_agg_host *h = sorted[i];
 		double       cpu;
 		uint64_t     rss;
-		pc_find_host_sums(h, &cpu, &rss);
+		cpu = pc_replica_cpu_sum(h->rep); /* kept by the replica: no pass */
+		rss = pc_replica_rss_sum(h->rep);
 		pc_buf_str(b, i ? ",{\"host\":" : "{\"host\":");
 		pc_json_str(b, h->name);
 		pc_buf_printf(

@@ -39,13 +39,6 @@ find_host(pc_agg_host *h)
 }
 
 void
-pc_find_host_sums(const pc_agg_host *h, double *cpu, uint64_t *rss)
-{
-	*cpu = pc_replica_cpu_sum(h->rep);
-	*rss = pc_replica_rss_sum(h->rep);
-}
-
-void
 pc_find_host_free(pc_find_host *c)
 {
 	if (c == NULL) {

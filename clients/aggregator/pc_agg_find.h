@@ -57,9 +57,6 @@ typedef struct pc_find_hit {
  * by the caller) and the count of every match into *total. PC_ENOMEM. */
 int pc_find_run(pc_agg *g, const pc_find *f, pc_find_hit **out, size_t *n, uint64_t *total);
 
-/* The sums of a host's processes' CPU (percent of one core) and RSS. */
-void pc_find_host_sums(const pc_agg_host *h, double *cpu, uint64_t *rss);
-
 /* What a host keeps (pc_agg_host.find), freed with it. */
 void pc_find_host_free(pc_find_host *c);
 
