@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <linux/types.h>
@@ -74,7 +75,10 @@ typedef struct bent {
 typedef struct bpfp {
 	pc_probe            base;
 	struct pc_task     *skel;
-	struct bpf_link    *iter;
+	struct bpf_link    *iter;  /* the fallback walk, a record a read */
+	struct bpf_link    *walk;  /* the fast walk, or NULL: pc_table's */
+	struct pc_bpf_task *table; /* pc_table, mapped */
+	size_t              table_cap, table_bytes;
 	struct bpf_link    *tp[3]; /* fork, exec, exit; NULL without them */
 	struct ring_buffer *ring;  /* their events */
 	pc_snapshot        *out;   /* the snapshot the events go to, while draining */
@@ -133,7 +137,7 @@ grow(void **p, size_t *cap, size_t want, size_t size)
 	return PC_OK;
 }
 
-/* One read of the iterator into p->buf: every task's record. */
+/* One read of the fallback iterator into p->buf: every task's record. */
 static int
 read_tasks(bpfp *p)
 {
@@ -162,6 +166,42 @@ read_tasks(bpfp *p)
 	}
 	close(fd);
 	return n < 0 ? PC_ESYS : PC_OK;
+}
+
+/* Every task's record, by the fast walk into pc_table where it can, else
+ * by the fallback iterator. */
+static int
+walk_tasks(bpfp *p, const struct pc_bpf_task **recs, size_t *n)
+{
+	char    none;
+	ssize_t got;
+	int     fd, rv;
+
+	if (p->walk != NULL) {
+		if ((fd = bpf_iter_create(bpf_link__fd(p->walk))) < 0) {
+			return errno == ENOMEM ? PC_ENOMEM : PC_ESYS;
+		}
+		/* The program writes nothing to the read: the read runs it. */
+		while ((got = read(fd, &none, sizeof(none))) < 0 && errno == EINTR) {
+		}
+		close(fd);
+		if (got < 0) {
+			return PC_ESYS;
+		}
+		uint32_t written = p->skel->bss->pc_walk_n, seen = p->skel->bss->pc_walk_seen;
+		if (written == seen && written <= p->table_cap) {
+			*recs = p->table;
+			*n    = written;
+			return PC_OK;
+		}
+		/* More tasks than room: this tick the fallback way. */
+	}
+	if ((rv = read_tasks(p)) != PC_OK) {
+		return rv;
+	}
+	*recs = (const struct pc_bpf_task *)p->buf;
+	*n    = p->len / sizeof(**recs);
+	return PC_OK;
 }
 
 static void
@@ -431,13 +471,11 @@ scan(bpfp *p)
 	size_t                    n;
 	int                       rv;
 
-	if ((rv = read_tasks(p)) != PC_OK) {
+	if ((rv = walk_tasks(p, &t, &n)) != PC_OK) {
 		return rv;
 	}
 	p->scan++;
 	p->n_order = 0;
-	t          = (const struct pc_bpf_task *)p->buf;
-	n          = p->len / sizeof(*t);
 	for (size_t i = 0; i < n; i++) {
 		if (t[i].leader && (rv = take_leader(p, &t[i])) != PC_OK) {
 			return rv;
@@ -770,6 +808,10 @@ bpf_close(pc_probe *base)
 		bpf_link__destroy(p->tp[i]);
 	}
 	bpf_link__destroy(p->iter);
+	bpf_link__destroy(p->walk);
+	if (p->table != NULL) {
+		munmap(p->table, p->table_bytes);
+	}
 	pc_task__destroy(p->skel);
 	if (p->proc_fd >= 0) {
 		close(p->proc_fd);
@@ -802,10 +844,11 @@ say_why(int err, char *why, size_t cap)
 }
 
 /* Opens and loads the object, with its tracepoint programs or (events
- * false: a kernel older than the hooks they take) the iterator only.
+ * false: a kernel older than the hooks they take) the iterator only, and
+ * with the fast walk or (walk false: a kernel before 6.7) without it.
  * Returns 0 or an errno. */
 static int
-load(bpfp *p, bool events)
+load(bpfp *p, bool events, bool walk)
 {
 	int err;
 
@@ -822,6 +865,10 @@ load(bpfp *p, bool events)
 		bpf_program__set_autoload(p->skel->progs.pc_exec, false);
 		bpf_program__set_autoload(p->skel->progs.pc_exit, false);
 	}
+	if (!walk) {
+		bpf_program__set_autoload(p->skel->progs.pc_walk_tasks, false);
+	}
+	bpf_map__set_max_entries(p->skel->maps.pc_table, walk ? (__u32)p->table_cap : 1);
 	if ((err = pc_task__load(p->skel)) != 0) {
 		pc_task__destroy(p->skel);
 		p->skel = NULL;
@@ -847,6 +894,52 @@ watch(bpfp *p)
 	return p->ring == NULL ? errno : 0;
 }
 
+/* Room for the fast walk's records: twice the host's tasks now
+ * (/proc/loadavg's fourth field), at least PC_TABLE_MIN; a host that grows
+ * past it is walked the fallback way. */
+#define PC_TABLE_MIN 16384u
+
+static size_t
+table_cap(void)
+{
+	unsigned long tasks = 0;
+	FILE         *f     = fopen("/proc/loadavg", "re");
+
+	if (f != NULL) {
+		if (fscanf(f, "%*s %*s %*s %*u/%lu", &tasks) != 1) {
+			tasks = 0;
+		}
+		fclose(f);
+	}
+	return tasks * 2 > PC_TABLE_MIN ? tasks * 2 : PC_TABLE_MIN;
+}
+
+/* The fast walk's link, limited to the reader's own task so that one read
+ * runs pc_walk_tasks once, and its table mapped. Without them (a kernel
+ * before 6.7, or a refusal) every scan takes the fallback iterator. */
+static void
+attach_walk(bpfp *p)
+{
+	union bpf_iter_link_info li = { .task.tid = (__u32)getpid() };
+	LIBBPF_OPTS(bpf_iter_attach_opts, o, .link_info = &li, .link_info_len = sizeof(li));
+	void *m;
+
+	if (!bpf_program__autoload(p->skel->progs.pc_walk_tasks)) {
+		return;
+	}
+	p->table_bytes = p->table_cap * sizeof(struct pc_bpf_task);
+	m = mmap(NULL, p->table_bytes, PROT_READ, MAP_SHARED, bpf_map__fd(p->skel->maps.pc_table),
+	         0);
+	if (m == MAP_FAILED) {
+		return;
+	}
+	if ((p->walk = bpf_program__attach_iter(p->skel->progs.pc_walk_tasks, &o)) == NULL) {
+		munmap(m, p->table_bytes);
+		return;
+	}
+	p->table = m;
+}
+
 static int
 bpf_open(pc_probe **out, char *why, size_t cap)
 {
@@ -861,6 +954,7 @@ bpf_open(pc_probe **out, char *why, size_t cap)
 	p->hz        = sysconf(_SC_CLK_TCK);
 	p->page_size = sysconf(_SC_PAGESIZE);
 	p->boot_ms   = pc_procfs_boot_ms();
+	p->table_cap = table_cap();
 	if (p->proc_fd < 0 || p->hz <= 0 || p->page_size <= 0) {
 		say_why(errno, why, cap);
 		bpf_close(&p->base);
@@ -868,8 +962,8 @@ bpf_open(pc_probe **out, char *why, size_t cap)
 	}
 	libbpf_msg[0] = '\0';
 	libbpf_set_print(keep_libbpf_msg);
-	if ((err = load(p, true)) == EPERM || err == EACCES ||
-	    (err != 0 && (err = load(p, false)) != 0)) {
+	if ((err = load(p, true, true)) == EPERM || err == EACCES ||
+	    (err != 0 && (err = load(p, true, false)) != 0 && (err = load(p, false, false)) != 0)) {
 		say_why(err, why, cap);
 		bpf_close(&p->base);
 		return err == EPERM || err == EACCES ? PC_EPERM : PC_ENOTSUP;
@@ -881,6 +975,7 @@ bpf_open(pc_probe **out, char *why, size_t cap)
 		bpf_close(&p->base);
 		return err == EPERM || err == EACCES ? PC_EPERM : PC_ENOTSUP;
 	}
+	attach_walk(p);
 	if (p->with_events && (err = watch(p)) != 0) {
 		say_why(err, why, cap);
 		bpf_close(&p->base);

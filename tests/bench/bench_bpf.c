@@ -76,7 +76,7 @@ main(int argc, char **argv)
 	pc_side          side[2] = { { .name = "bpf" }, { .name = "procfs" } };
 	struct sigaction sa      = { .sa_handler = pc_on_signal };
 	char             why[512];
-	int              rv, status = 1;
+	int              rv, status = 1, n_sides = 2;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--procs") == 0 && i + 1 < argc &&
@@ -85,8 +85,11 @@ main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc &&
 		           pc_arg_size(argv[i + 1], 100000, &rounds) && rounds > 0) {
 			i++;
+		} else if (strcmp(argv[i], "--only-bpf") == 0) {
+			n_sides = 1; /* for a profile of the bpf tick alone */
 		} else {
-			fprintf(stderr, "usage: bench_bpf [--procs N (1000)] [--rounds R (30)]\n");
+			fprintf(stderr, "usage: bench_bpf [--procs N (1000)] [--rounds R (30)] "
+			                "[--only-bpf]\n");
 			return strcmp(argv[i], "--help") == 0 ? 0 : 2;
 		}
 	}
@@ -97,7 +100,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_bpf: cannot start %zu helpers\n", n_children);
 		goto out;
 	}
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < n_sides; i++) {
 		if ((rv = pc_probe_open_why(side[i].name, &side[i].probe, why, sizeof(why))) !=
 		            PC_OK ||
 		    (rv = pc_cache_open(&side[i].cache, NULL)) != PC_OK ||
@@ -109,8 +112,9 @@ main(int argc, char **argv)
 		side[i].full = side[i].tick + rounds;
 	}
 	for (size_t r = 0; r < PC_WARMUP + rounds && !pc_stop; r++) {
-		for (int k = 0; k < 2; k++) {
-			int i = (int)((r + (size_t)k) % 2); /* order favours neither */
+		for (int k = 0; k < n_sides; k++) {
+			int i = (int)((r + (size_t)k) %
+			              (size_t)n_sides); /* order favours neither */
 			if ((rv = pc_round(&side[i], r < PC_WARMUP ? 0 : r - PC_WARMUP)) != PC_OK) {
 				fprintf(stderr, "bench_bpf: %s: %s\n", side[i].name,
 				        pc_strerror(rv));
@@ -122,13 +126,15 @@ main(int argc, char **argv)
 	       pc_helpers_count(), side[0].snap.n, rounds, sysconf(_SC_NPROCESSORS_ONLN));
 	printf("%-8s %22s %22s\n", "probe", "tick us/proc med|min", "+cache us/proc med|min");
 	double med[2];
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < n_sides; i++) {
 		double tmin = pc_min(side[i].tick, rounds), fmin = pc_min(side[i].full, rounds);
 		med[i] = pc_median(side[i].tick, rounds);
 		printf("%-8s %13.3f | %6.3f %13.3f | %6.3f\n", side[i].name, med[i], tmin,
 		       pc_median(side[i].full, rounds), fmin);
 	}
-	printf("procfs / bpf (tick medians): %.1fx\n", med[1] / med[0]);
+	if (n_sides == 2) {
+		printf("procfs / bpf (tick medians): %.1fx\n", med[1] / med[0]);
+	}
 	status = 0;
 out:
 	for (int i = 0; i < 2; i++) {
