@@ -188,10 +188,9 @@ walk_tasks(bpfp *p, const struct pc_bpf_task **recs, size_t *n)
 		if (got < 0) {
 			return PC_ESYS;
 		}
-		uint32_t written = p->skel->bss->pc_walk_n, seen = p->skel->bss->pc_walk_seen;
-		if (written == seen && written <= p->table_cap) {
+		if (!p->skel->bss->pc_walk_full) {
 			*recs = p->table;
-			*n    = written;
+			*n    = p->skel->bss->pc_walk_n;
 			return PC_OK;
 		}
 		/* More tasks than room: this tick the fallback way. */

@@ -235,10 +235,10 @@ struct {
 	__uint(max_entries, 1);
 } pc_table SEC(".maps");
 
-/* The last walk's count of records written, and of tasks met: more met
- * than written means pc_table was full, and that walk is not used. */
+/* The last walk's count of records, and whether it stopped at a full
+ * pc_table (then the walk is not used). */
 __u32 pc_walk_n;
-__u32 pc_walk_seen;
+__u32 pc_walk_full;
 
 /* The fast walk: every thread of every process in one run of the
  * program, which its iterator link (limited to the reader's own task)
@@ -249,7 +249,7 @@ pc_walk_tasks(struct bpf_iter__task *ctx)
 {
 	struct bpf_iter_task it;
 	struct task_struct  *t;
-	__u32                n = 0, seen = 0;
+	__u32                n = 0, full = 0;
 
 	if (ctx->task == NULL) {
 		return 0;
@@ -262,9 +262,9 @@ pc_walk_tasks(struct bpf_iter__task *ctx)
 		if (t->pid == 0) {
 			continue; /* the idle task, where the walk starts: no process */
 		}
-		seen++;
 		if ((r = bpf_map_lookup_elem(&pc_table, &k)) == NULL) {
-			continue;
+			full = 1; /* the rest would be walked for nothing */
+			break;
 		}
 		__builtin_memset(r, 0, sizeof(*r));
 		fill_task(r, t);
@@ -272,7 +272,7 @@ pc_walk_tasks(struct bpf_iter__task *ctx)
 	}
 	bpf_iter_task_destroy(&it);
 	pc_walk_n    = n;
-	pc_walk_seen = seen;
+	pc_walk_full = full;
 	return 0;
 }
 
